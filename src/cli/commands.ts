@@ -1,4 +1,5 @@
 import type { CliCommand } from './command';
+import { simulateCommand } from './simulate';
 
 /** Every CLI command, in the order `help` lists them. */
-export const COMMANDS: readonly CliCommand[] = [];
+export const COMMANDS: readonly CliCommand[] = [simulateCommand];
