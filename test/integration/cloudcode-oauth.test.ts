@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/core/clock';
-import { ProviderError } from '../../src/core/provider';
+import type { ProviderError } from '../../src/core/provider';
 import { CloudCodeClient } from '../../src/upstream/cloudcode/client';
 import {
   CLOUD_CODE_SCOPES,
