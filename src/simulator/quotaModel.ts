@@ -9,7 +9,7 @@
  * remaining fraction is the minimum over its two windows.
  *
  * Summary buckets ("Gemini Models", "Claude and GPT models") report, per window, the minimum over
- * the pools of their group.
+ * the pools of their group that the tier has any capacity for.
  */
 import type { Clock } from '../core/clock';
 import { DEFAULT_CATALOG, SUMMARY_GROUP_NAMES, type CatalogModel, type SummaryGroup } from '../core/catalog';
@@ -187,7 +187,9 @@ export class QuotaModel {
       const members = this.catalog.filter((m) => m.summaryGroup === group);
       const pools = [...new Set(members.map((m) => m.pool))];
       for (const window of ['weekly', '5h'] as const) {
-        const readings = pools.map((p) => this.readWindow(accountId, p, window));
+        // Pools the tier has no capacity for are left out (they would pin the bucket at 0).
+        const all = pools.map((p) => this.readWindow(accountId, p, window));
+        const readings = all.some((r) => r.capacity > 0) ? all.filter((r) => r.capacity > 0) : all;
         const min = readings.reduce(
           (acc, r) => (r.fraction < acc.fraction ? r : acc),
           readings[0] as WindowReading,
