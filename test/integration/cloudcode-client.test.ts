@@ -8,6 +8,7 @@ import {
   type AccessTokenOptions,
   type CloudCodeClientOptions,
 } from '../../src/upstream/cloudcode/client';
+import { CloudCodeQuotaProvider } from '../../src/upstream/cloudcode/provider';
 import type { GenerateContentResponse } from '../../src/upstream/cloudcode/schemas';
 import { fixture } from '../unit/upstream/fixtures';
 import { closedPortUrl, json, startTestServer, type TestServer } from '../fixtures/cloudcode/server';
@@ -449,5 +450,44 @@ describe('streamGenerateContent', () => {
     expect((await caught(drain(client()))).kind).toBe('invalid-response');
     b.handle(M('streamGenerateContent'), (_r, res) => json(res, 429, fixture('error-429-capacity.json')));
     expect((await caught(drain(client({ baseUrls: [b.url] })))).kind).toBe('capacity');
+  });
+});
+
+describe('CloudCodeQuotaProvider over a scripted server', () => {
+  const acct = {
+    id: 'acc',
+    email: 'a@example.com',
+    label: 'a',
+    tier: 'UNKNOWN' as const,
+    status: { kind: 'active' as const },
+    projectId: 'p1',
+  };
+
+  it('reports the per-model readings when only the summary fails, and the buckets when only models fail', async () => {
+    a.handle(M('fetchAvailableModels'), (_r, res) => json(res, 200, fixture('fetch-available-models.json')));
+    a.handle(M('retrieveUserQuotaSummary'), (_r, res) => json(res, 500, { error: { code: 500 } }));
+    const warnings: string[] = [];
+    const catalogs: string[][] = [];
+    const provider = new CloudCodeQuotaProvider(client(), {
+      logger: { debug: () => undefined, warn: (m) => warnings.push(m) },
+      onCatalog: (_id, models) => catalogs.push(models.map((m) => m.id)),
+    });
+    const onlyModels = await provider.fetchQuotas(acct);
+    expect(onlyModels.buckets).toEqual([]);
+    expect(new Set(onlyModels.models.map((m) => m.source))).toEqual(new Set(['models']));
+    expect(warnings.join('\n')).toMatch(/retrieveUserQuotaSummary failed/);
+    expect(catalogs[0]).toContain('claude-sonnet-4-6');
+
+    a.handle(M('fetchAvailableModels'), (_r, res) => json(res, 429, fixture('error-429-bare.json')));
+    a.handle(M('retrieveUserQuotaSummary'), (_r, res) => json(res, 200, fixture('quota-summary.json')));
+    const onlyBuckets = await provider.fetchQuotas(acct);
+    expect(onlyBuckets.buckets).toHaveLength(4);
+    expect(onlyBuckets.models.every((m) => m.source !== 'models')).toBe(true);
+
+    a.handle(M('retrieveUserQuotaSummary'), (_r, res) =>
+      json(res, 403, fixture('error-403-validation.json')),
+    );
+    const both = await caught(provider.fetchQuotas(acct));
+    expect(both.kind).toBe('rate-limited');
   });
 });
