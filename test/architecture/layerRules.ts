@@ -7,10 +7,12 @@ const ALLOWED: Record<string, readonly string[]> = {
   simulator: ['core'],
   upstream: ['core'],
   proxy: ['core', 'upstream', 'store', 'simulator'],
-  cli: ['core', 'upstream', 'store', 'simulator', 'proxy'],
+  /** The composition root: wires the engine, the upstream client, storage and the proxy together. */
+  host: ['core', 'upstream', 'store', 'simulator', 'proxy'],
+  cli: ['core', 'upstream', 'store', 'simulator', 'proxy', 'host'],
   shared: ['core'],
   webview: ['shared'],
-  extension: ['core', 'upstream', 'store', 'simulator', 'proxy', 'shared'],
+  extension: ['core', 'upstream', 'store', 'simulator', 'proxy', 'shared', 'host'],
 };
 
 const NODE_IO = /^(node:)?(fs|fs\/promises|net|http|https|http2|child_process|dgram|tls|worker_threads)$/;
