@@ -73,6 +73,20 @@ describe('CloudCodeClient methods', () => {
     });
   });
 
+  it('retries once without x-goog-user-project after a plain 403', async () => {
+    a.handle(M('countTokens'), (req, res) =>
+      req.headers['x-goog-user-project']
+        ? json(res, 403, {
+            error: { code: 403, status: 'PERMISSION_DENIED', message: 'project not allowed' },
+          })
+        : json(res, 200, { totalTokens: 2 }),
+    );
+    expect(await client().countTokens({ accountId: 'acc', request: {}, userProject: 'p' })).toEqual({
+      totalTokens: 2,
+    });
+    expect(a.requests.map((r) => r.headers['x-goog-user-project'])).toEqual(['p', undefined]);
+  });
+
   it('builds a default User-Agent of the antigravity/<version> <os>/<arch> form', async () => {
     a.handle(M('countTokens'), (_r, res) => json(res, 200, { totalTokens: 1 }));
     const c = new CloudCodeClient({

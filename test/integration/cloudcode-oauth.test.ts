@@ -259,6 +259,25 @@ describe('TokenManager', () => {
     }
   });
 
+  it("one caller's abort does not cancel the refresh others share", async () => {
+    let refreshes = 0;
+    oauthServer.handle('/token', async (_req, res) => {
+      refreshes++;
+      await new Promise((r) => setTimeout(r, 30));
+      json(res, 200, { access_token: 'shared', expires_in: 3600 });
+    });
+    const store = new MemoryTokenStore();
+    await store.set('acc', { refreshToken: 'rt' });
+    const tm = manager(store, new VirtualClock());
+    const controller = new AbortController();
+    const impatient = tm.getAccessToken('acc', { signal: controller.signal });
+    const patient = tm.getAccessToken('acc');
+    controller.abort();
+    await expect(impatient).rejects.toMatchObject({ kind: 'aborted' });
+    expect(await patient).toBe('shared');
+    expect(refreshes).toBe(1);
+  });
+
   it('invalid_grant disables the account once, with "sign in again", and is never retried in a loop', async () => {
     let refreshes = 0;
     oauthServer.handle('/token', (_req, res) => {

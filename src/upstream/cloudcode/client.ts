@@ -495,7 +495,7 @@ export class CloudCodeClient {
     opts: GenerateOptions,
   ): AsyncGenerator<GenerateContentResponse, void, undefined> {
     const method = 'streamGenerateContent';
-    const attempt = await this.send(method, this.envelope(opts), opts, {
+    const attempt = await this.sendWithUserProject(method, this.envelope(opts), opts, {
       query: 'alt=sse',
       model: opts.model,
     });
@@ -547,7 +547,7 @@ export class CloudCodeClient {
   }
 
   private async callJson(method: string, body: unknown, opts: CallOptions, model?: string): Promise<unknown> {
-    const attempt = await this.send(method, body, opts, model === undefined ? {} : { model });
+    const attempt = await this.sendWithUserProject(method, body, opts, model === undefined ? {} : { model });
     try {
       const text = await attempt.response.body.text();
       return parseJsonText(text, method);
@@ -573,6 +573,23 @@ export class CloudCodeClient {
       this.pools.set(base.origin, pool);
     }
     return pool;
+  }
+
+  /** `send`, retried once without `x-goog-user-project` after a plain 403 (some accounts refuse it). */
+  private async sendWithUserProject(
+    method: string,
+    body: unknown,
+    opts: CallOptions,
+    extra: { query?: string; model?: string },
+  ): Promise<Attempt> {
+    try {
+      return await this.send(method, body, opts, extra);
+    } catch (e) {
+      if (!(opts.userProject && e instanceof ProviderError && e.kind === 'forbidden')) throw e;
+      this.options.logger?.debug(`${method}: 403 with x-goog-user-project, retrying without it`);
+      const { userProject: _dropped, ...rest } = opts;
+      return this.send(method, body, rest, extra);
+    }
   }
 
   /**

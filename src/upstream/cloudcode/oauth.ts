@@ -498,7 +498,7 @@ export class TokenManager {
     opts: Partial<AccessTokenOptions> = {},
   ): Promise<string> => {
     const running = this.inflight.get(accountId);
-    if (running) return running;
+    if (running) return withSignal(running, opts.signal);
     const tokens = await this.options.store.get(accountId);
     if (!tokens) throw new SignInRequiredError(accountId, 'no credentials are stored');
     const valid =
@@ -510,12 +510,12 @@ export class TokenManager {
       return tokens.accessToken as string;
     }
     const again = this.inflight.get(accountId);
-    if (again) return again;
-    const promise = this.refresh(accountId, tokens, opts.signal).finally(() =>
-      this.inflight.delete(accountId),
-    );
+    if (again) return withSignal(again, opts.signal);
+    // The shared refresh is not tied to one caller's signal: others may still want its result.
+    const promise = this.refresh(accountId, tokens).finally(() => this.inflight.delete(accountId));
+    promise.catch(() => undefined);
     this.inflight.set(accountId, promise);
-    return promise;
+    return withSignal(promise, opts.signal);
   };
 
   /** Stores freshly signed-in tokens (and clears a dead mark). */
@@ -524,7 +524,7 @@ export class TokenManager {
     await this.options.store.set(accountId, tokens);
   }
 
-  private async refresh(accountId: string, tokens: StoredTokens, signal?: AbortSignal): Promise<string> {
+  private async refresh(accountId: string, tokens: StoredTokens): Promise<string> {
     if (this.dead.get(accountId) === tokens.refreshToken) {
       throw new SignInRequiredError(accountId, 'the refresh token was revoked or expired (invalid_grant)');
     }
@@ -534,7 +534,7 @@ export class TokenManager {
     };
     let answer: OAuthTokenResponse;
     try {
-      answer = await refreshAccessToken(config, tokens.refreshToken, signal ? { signal } : {});
+      answer = await refreshAccessToken(config, tokens.refreshToken);
     } catch (e) {
       if (e instanceof ProviderError && e.kind === 'auth-expired' && /invalid_grant/.test(e.message)) {
         this.dead.set(accountId, tokens.refreshToken);
@@ -561,4 +561,26 @@ export class TokenManager {
     this.options.logger?.debug(`account ${accountId}: access token refreshed`);
     return answer.access_token;
   }
+}
+
+/** Waits for `promise`, or rejects with an 'aborted' error as soon as `signal` aborts. */
+function withSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted)
+    return Promise.reject(new ProviderError('aborted', 'token refresh: cancelled by the caller.'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void =>
+      reject(new ProviderError('aborted', 'token refresh: cancelled by the caller.'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
 }
