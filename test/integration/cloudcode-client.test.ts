@@ -436,6 +436,28 @@ describe('streamGenerateContent', () => {
     await iterator.return?.();
   });
 
+  it("the caller's AbortSignal ends a stream mid-way as 'aborted'", async () => {
+    let closed: Promise<unknown> | undefined;
+    a.handle(M('streamGenerateContent'), (_r, res) => {
+      closed = once(res, 'close');
+      sse(res);
+      res.write(chunk('first'));
+    });
+    const controller = new AbortController();
+    const out: GenerateContentResponse[] = [];
+    const e = await caught(
+      (async () => {
+        for await (const c of client().streamGenerateContent({ ...opts, signal: controller.signal })) {
+          out.push(c);
+          controller.abort();
+        }
+      })(),
+    );
+    expect(texts(out)).toEqual(['first']);
+    expect(e.kind).toBe('aborted');
+    await closed;
+  });
+
   it('an error event mid-stream becomes a typed error', async () => {
     a.handle(M('streamGenerateContent'), (_r, res) => {
       sse(res);

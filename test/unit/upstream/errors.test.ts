@@ -78,6 +78,22 @@ describe('classifyError', () => {
     expect(e.retryAfterMs).toBe(7_261_000);
   });
 
+  it('reads RetryInfo.retryDelay in its {seconds, nanos} form', () => {
+    const body = {
+      error: {
+        code: 429,
+        status: 'RESOURCE_EXHAUSTED',
+        details: [
+          {
+            '@type': 'type.googleapis.com/google.rpc.RetryInfo',
+            retryDelay: { seconds: '2', nanos: 500_000_000 },
+          },
+        ],
+      },
+    };
+    expect(classifyError({ status: 429, body, now }).retryAfterMs).toBe(2_500);
+  });
+
   it('RATE_LIMIT_EXCEEDED: rate-limited with RetryInfo before quotaResetDelay', () => {
     const e = classifyError({ status: 429, body: fixture('error-429-rate-limit.json'), now });
     expect(e.kind).toBe('rate-limited');
