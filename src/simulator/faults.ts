@@ -27,6 +27,7 @@ export function methodsOf(kind: FaultKind): readonly CloudCodeMethod[] {
     case 'quota-api-outage':
       return QUOTA_METHODS;
     case 'models-stuck-full':
+    case 'models-project-forbidden':
       return ['fetchAvailableModels'];
     default:
       return GENERATION;
@@ -39,6 +40,8 @@ export interface FaultContext {
   email: string;
   model?: string;
   now: number;
+  /** Whether the request body named a project (models-project-forbidden fires only then). */
+  hasProject?: boolean;
 }
 
 interface ActiveFault {
@@ -81,6 +84,7 @@ export class FaultInjector {
       )
         continue;
       if (s.model !== undefined && s.model !== ctx.model) continue;
+      if (s.kind === 'models-project-forbidden' && ctx.hasProject !== true) continue;
       if (s.from !== undefined && ctx.now < toEpochMs(s.from)) continue;
       if (s.until !== undefined && ctx.now >= toEpochMs(s.until)) continue;
       const rate = s.rate ?? 1;

@@ -95,6 +95,8 @@ export const FAULT_KINDS = [
   'quota-api-outage',
   /** fetchAvailableModels reports 100% for every model while the summary stays right. */
   'models-stuck-full',
+  /** fetchAvailableModels answers 403 when the body names a project, 200 without one. */
+  'models-project-forbidden',
 ] as const;
 export const FaultKindSchema = z.enum(FAULT_KINDS, {
   error: `fault kind must be one of: ${FAULT_KINDS.join(', ')}`,
@@ -119,6 +121,8 @@ export const FaultSpecSchema = z
     until: TimeSchema.optional(),
     /** Delay to advertise (rate-limited, model-capacity), in ms. */
     retryDelayMs: z.number().nonnegative().optional(),
+    /** Adds a `Retry-After: <seconds>` header to the fault's error answer. */
+    retryAfterSec: z.number().int().nonnegative().optional(),
   })
   .strict();
 export type FaultSpec = z.infer<typeof FaultSpecSchema>;

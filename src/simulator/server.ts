@@ -119,14 +119,18 @@ export class SimulatorHttp {
           method,
         );
       }
+      const rawProject =
+        typeof raw === 'object' && raw !== null && 'project' in raw ? raw.project : undefined;
       const fault = core.faults.pick({
         method,
         accountId,
         email: account.config.email,
         now: core.clock.now(),
+        hasProject: rawProject !== undefined,
       });
-      if (fault && fault.kind !== 'models-stuck-full')
+      if (fault && fault.kind !== 'models-stuck-full') {
         throw new HttpFailure(this.faultError(fault, method, '', accountId));
+      }
       let body: unknown;
       switch (method) {
         case 'loadCodeAssist':
@@ -512,7 +516,7 @@ export class SimulatorHttp {
     this.log(`${method} ${accountId} ${model} -> 200${transport ? ` (${transport.kind})` : ''}`);
   }
 
-  private faultError(fault: FaultSpec, method: string, model: string, accountId: string): G.GoogleError {
+  private faultBody(fault: FaultSpec, method: string, model: string, accountId: string): G.GoogleError {
     const now = this.core.clock.now();
     switch (fault.kind) {
       case 'quota-exhausted':
@@ -540,9 +544,18 @@ export class SimulatorHttp {
         return G.tosBan();
       case 'quota-api-outage':
         return G.unavailable(`The service is currently unavailable (${method}).`);
+      case 'models-project-forbidden':
+        return G.permissionDenied('The caller does not have permission');
       default:
         return G.internal();
     }
+  }
+
+  private faultError(fault: FaultSpec, method: string, model: string, accountId: string): G.GoogleError {
+    const e = this.faultBody(fault, method, model, accountId);
+    return fault.retryAfterSec === undefined
+      ? e
+      : { ...e, headers: { ...e.headers, 'retry-after': String(fault.retryAfterSec) } };
   }
 
   // ---------------------------------------------------------------- OAuth

@@ -274,6 +274,33 @@ describe('quota API faults', () => {
   });
 });
 
+describe('more upstream quirks', () => {
+  it('models-project-forbidden: 403 with a project, 200 without', async () => {
+    await fault({ kind: 'models-project-forbidden', account: 'a' });
+    const withProject = await quotaCall('fetchAvailableModels');
+    expect(withProject.status).toBe(403);
+    expect(await errorOf(withProject)).toMatchObject({ code: 403, status: 'PERMISSION_DENIED' });
+    const without = await fetch(`${sim.baseUrl}/v1internal:fetchAvailableModels`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: '{}',
+    });
+    expect(without.status).toBe(200);
+  });
+
+  it('retryAfterSec adds a Retry-After header to the fault answer', async () => {
+    await fault({ kind: 'no-capacity', once: true, retryAfterSec: 7 });
+    const res = await generate();
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('7');
+    await res.arrayBuffer();
+    await fault({ kind: 'rate-limited', once: true });
+    const plain = await generate();
+    expect(plain.headers.get('retry-after')).toBeNull();
+    await plain.arrayBuffer();
+  });
+});
+
 describe('seeded fault rates', () => {
   it('fire in the same pattern for the same seed', async () => {
     async function pattern(): Promise<number[]> {

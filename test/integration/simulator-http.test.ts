@@ -148,6 +148,9 @@ describe('loadCodeAssist and onboarding', () => {
     expect(project).toMatch(/^sim-onboarded-\d{6}$/);
     const after = await call('loadCodeAssist', 'new', {});
     expect(after.json).toMatchObject({ cloudaicompanionProject: project, currentTier: { id: 'free-tier' } });
+    // Polling by posting onboardUser again also works (and a done account answers done at once).
+    const again = await call('onboardUser', 'new', { tierId: 'free-tier' });
+    expect(again.json).toMatchObject({ done: true, response: { cloudaicompanionProject: { id: project } } });
     // Someone else's operation is not visible.
     expect((await call('getOperation', 'pro', { name })).status).toBe(404);
   });
@@ -358,6 +361,44 @@ describe('generation', () => {
   });
 });
 
+describe('stream without alt=sse, and token costs', () => {
+  it('answers a JSON array of chunks when alt=sse is missing', async () => {
+    const r = await call('streamGenerateContent', 'pro', envelope('gemini-3-flash', 'proj-pro'));
+    expect(r.status).toBe(200);
+    const chunks = r.json as Array<{ response: { candidates: unknown[] } }>;
+    expect(Array.isArray(chunks)).toBe(true);
+    expect(chunks).toHaveLength(3);
+  });
+
+  it('deducts total tokens when the scenario costs in tokens', async () => {
+    const s = await startSimulator({
+      scenario: {
+        cost: { unit: 'tokens' },
+        capacities: { FREE: { claude: { '5h': 1000, weekly: 10000 } } },
+        accounts: [
+          { id: 't', email: 't@example.com', tier: 'FREE', refreshToken: 'refresh-t-1', project: 'p-t' },
+        ],
+      } as never,
+      clock: new VirtualClock(START),
+    });
+    try {
+      const t = s.control.issueAccessToken('t').accessToken;
+      const res = await fetch(`${s.baseUrl}/v1internal:generateContent`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t}` },
+        body: JSON.stringify(envelope('claude-sonnet-4-6', 'p-t')),
+      });
+      const usage = ((await res.json()) as { response: { usageMetadata: { totalTokenCount: number } } })
+        .response.usageMetadata;
+      expect(s.control.quota.readWindow('t', 'claude', '5h').used).toBe(usage.totalTokenCount);
+      expect(s.control.quota.readWindow('t', 'claude', 'weekly').used).toBe(usage.totalTokenCount);
+      expect(s.control.stats().perAccount.t).toEqual({ requests: 1, tokens: usage.totalTokenCount });
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('countTokens', () => {
   it('counts tokens of {request}', async () => {
     const r = await call('countTokens', 'pro', {
@@ -443,5 +484,44 @@ describe('errors', () => {
     expect(r.status).toBe(404);
     expect(r.json).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
     expect((await call('nope', 'pro', {})).status).toBe(404);
+  });
+});
+
+describe('onboarding by re-posting onboardUser', () => {
+  it('advances the same operation on each post', async () => {
+    const s = await startSimulator({
+      scenario: {
+        onboarding: { pollsUntilDone: 2 },
+        accounts: [
+          {
+            id: 'n',
+            email: 'n@example.com',
+            tier: 'FREE',
+            refreshToken: 'refresh-n-1',
+            project: 'needs-onboarding',
+          },
+        ],
+      } as never,
+      clock: new VirtualClock(START),
+    });
+    try {
+      const t = s.control.issueAccessToken('n').accessToken;
+      const post = async (): Promise<{ name: string; done: boolean }> =>
+        (await (
+          await fetch(`${s.baseUrl}/v1internal:onboardUser`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${t}` },
+            body: JSON.stringify({ tierId: 'free-tier', metadata: { ideType: 'ANTIGRAVITY' } }),
+          })
+        ).json()) as { name: string; done: boolean };
+      const first = await post();
+      const second = await post();
+      const third = await post();
+      expect([first.done, second.done, third.done]).toEqual([false, false, true]);
+      expect(new Set([first.name, second.name, third.name]).size).toBe(1);
+      expect(s.control.state().accounts[0]?.project).toMatch(/^sim-onboarded-/);
+    } finally {
+      await s.close();
+    }
   });
 });
