@@ -475,6 +475,23 @@ describe('streamGenerateContent', () => {
     expect(e.retryAfterMs).toBe(539_420_180);
   });
 
+  it('a 2xx stream with no event at all is an error, classified when it is a JSON error body', async () => {
+    a.handle(M('streamGenerateContent'), (_r, res) => json(res, 200, fixture('error-429-rate-limit.json')));
+    b.handle(M('streamGenerateContent'), (_r, res) => {
+      sse(res);
+      res.end(': only a comment\n\n');
+    });
+    const drain = async (c: CloudCodeClient) => {
+      for await (const _c of c.streamGenerateContent(opts)) void _c;
+    };
+    const disguised = await caught(drain(client()));
+    expect(disguised.kind).toBe('rate-limited');
+    expect(disguised.retryAfterMs).toBe(1_500);
+    const empty = await caught(drain(client({ baseUrls: [b.url] })));
+    expect(empty.kind).toBe('invalid-response');
+    expect(empty.message).toMatch(/without any server-sent event/);
+  });
+
   it('a malformed data line is invalid-response; a 429 before the stream is classified', async () => {
     a.handle(M('streamGenerateContent'), (_r, res) => {
       sse(res);

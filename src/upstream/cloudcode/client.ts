@@ -503,10 +503,15 @@ export class CloudCodeClient {
     const parser = createParser({ onEvent: (e) => queue.push(e) });
     const decoder = new TextDecoder();
     let finished = false;
+    let events = 0;
+    let head = '';
     try {
       const body = attempt.response.body;
       for await (const chunk of body as AsyncIterable<Buffer>) {
-        parser.feed(decoder.decode(chunk, { stream: true }));
+        const text = decoder.decode(chunk, { stream: true });
+        if (events === 0 && head.length < 4_096) head += text.slice(0, 4_096 - head.length);
+        parser.feed(text);
+        events += queue.length;
         while (queue.length > 0) {
           const chunkOut = this.streamEvent(queue.shift() as EventSourceMessage, opts.model);
           if (chunkOut) yield chunkOut;
@@ -514,6 +519,8 @@ export class CloudCodeClient {
       }
       parser.feed(decoder.decode());
       parser.reset({ consume: true });
+      events += queue.length;
+      if (events === 0) throw this.emptyStreamError(attempt.response.statusCode, head, opts.model);
       while (queue.length > 0) {
         const chunkOut = this.streamEvent(queue.shift() as EventSourceMessage, opts.model);
         if (chunkOut) yield chunkOut;
@@ -527,6 +534,33 @@ export class CloudCodeClient {
       if (!finished) attempt.abort();
       attempt.cleanup();
     }
+  }
+
+  /** A 2xx stream without a single SSE event: a JSON error body in disguise, or junk. */
+  private emptyStreamError(status: number, head: string, model: string): ProviderError {
+    const trimmed = head.trim();
+    if (trimmed.startsWith('{')) {
+      try {
+        const data = JSON.parse(trimmed) as unknown;
+        if (typeof data === 'object' && data !== null && 'error' in data) {
+          const code = (data as { error?: { code?: unknown } }).error?.code;
+          return classifyError({
+            status: typeof code === 'number' ? code : status,
+            body: data,
+            now: this.clock.now(),
+            model,
+            method: 'streamGenerateContent',
+          });
+        }
+      } catch {
+        // Not JSON either: fall through.
+      }
+    }
+    return new ProviderError(
+      'invalid-response',
+      `streamGenerateContent answered ${status} without any server-sent event (${trimmed.length} bytes); the upstream API may have changed.`,
+      { status, model },
+    );
   }
 
   private streamEvent(event: EventSourceMessage, model: string): GenerateContentResponse | undefined {
