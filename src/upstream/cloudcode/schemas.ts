@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { formatIssues } from '../../core/errors';
 import { ProviderError } from '../../core/provider';
+import { GeminiResponseSchema, type GeminiResponse } from '../gemini/schema';
 
 /** protobuf JSON writes int64 as strings: accept `200000` and `"200000"`. */
 const Int = z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/).transform(Number)]);
@@ -131,41 +132,29 @@ export type QuotaSummaryResponse = z.infer<typeof QuotaSummaryResponseSchema>;
 // ---------------------------------------------------------------------------------------------
 // generateContent / streamGenerateContent / countTokens
 
-export const UsageMetadataSchema = z.looseObject({
-  promptTokenCount: z.number().optional(),
-  candidatesTokenCount: z.number().optional(),
-  thoughtsTokenCount: z.number().optional(),
-  cachedContentTokenCount: z.number().optional(),
-  totalTokenCount: z.number().optional(),
-});
-export type UsageMetadata = z.infer<typeof UsageMetadataSchema>;
+/**
+ * The Gemini response inside the Cloud Code envelope, as the project's Gemini wire schema defines it
+ * (so the proxy's translators take it as is). A candidate `content` without `parts` (seen on final
+ * stream chunks) is read as an empty part list rather than rejected.
+ */
+export const GenerateContentResponseSchema = z.preprocess(fillMissingParts, GeminiResponseSchema);
+export type GenerateContentResponse = GeminiResponse;
 
-export const PartSchema = z.looseObject({
-  text: z.string().optional(),
-  thought: z.boolean().optional(),
-  thoughtSignature: z.string().optional(),
-  functionCall: z
-    .looseObject({ name: z.string(), args: z.unknown().optional(), id: z.string().optional() })
-    .optional(),
-  inlineData: z.looseObject({ mimeType: z.string(), data: z.string() }).optional(),
-});
-export type Part = z.infer<typeof PartSchema>;
-
-export const CandidateSchema = z.looseObject({
-  content: z.looseObject({ role: z.string().optional(), parts: z.array(PartSchema).optional() }).optional(),
-  finishReason: z.string().optional(),
-  index: z.number().optional(),
-});
-export type Candidate = z.infer<typeof CandidateSchema>;
-
-/** The Gemini response inside the Cloud Code envelope. */
-export const GenerateContentResponseSchema = z.looseObject({
-  candidates: z.array(CandidateSchema).optional(),
-  usageMetadata: UsageMetadataSchema.optional(),
-  modelVersion: z.string().optional(),
-  responseId: z.string().optional(),
-});
-export type GenerateContentResponse = z.infer<typeof GenerateContentResponseSchema>;
+function fillMissingParts(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const candidates = (value as { candidates?: unknown }).candidates;
+  if (!Array.isArray(candidates)) return value;
+  let changed = false;
+  const fixed = candidates.map((c: unknown) => {
+    const content = (c as { content?: unknown } | null)?.content;
+    if (typeof content === 'object' && content !== null && !('parts' in content)) {
+      changed = true;
+      return { ...(c as object), content: { ...content, parts: [] } };
+    }
+    return c;
+  });
+  return changed ? { ...value, candidates: fixed } : value;
+}
 
 /** Every non-streaming body and every SSE `data:` line: `{response, traceId}`. */
 export const GenerateContentEnvelopeSchema = z.looseObject({
