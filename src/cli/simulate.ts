@@ -50,6 +50,9 @@ export const simulateCommand: CliCommand = {
   },
   async run(values) {
     let sim: RunningSimulator;
+    // Request lines wait until the banner is out, so the URL stays on the first line.
+    let ready = false;
+    const early: string[] = [];
     try {
       const port = parseNumber(values.port, 'port', true);
       if (port !== undefined && (port < 0 || port > 65535))
@@ -63,7 +66,9 @@ export const simulateCommand: CliCommand = {
         host: typeof values.host === 'string' ? values.host : undefined,
         timeScale,
         seed: parseNumber(values.seed, 'seed', true),
-        log: values.quiet ? undefined : (line) => process.stdout.write(`${line}\n`),
+        log: values.quiet
+          ? undefined
+          : (line) => (ready ? process.stdout.write(`${line}\n`) : early.push(line)),
       });
     } catch (err) {
       process.stderr.write(`quota-pilot simulate: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -79,7 +84,8 @@ export const simulateCommand: CliCommand = {
     for (const a of shown) out.push(`  ${a.id.padEnd(12)} ${a.email.padEnd(w)} ${a.tier}`);
     if (sim.accounts.length > shown.length) out.push(`  … and ${sim.accounts.length - shown.length} more`);
     out.push(`control: ${sim.baseUrl}/_simulator/state    stop: Ctrl+C`);
-    process.stdout.write(`${out.join('\n')}\n`);
+    process.stdout.write(`${[...out, ...early].join('\n')}\n`);
+    ready = true;
     await new Promise<void>((resolve) => {
       const stop = (): void => {
         process.off('SIGINT', stop);

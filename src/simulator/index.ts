@@ -7,7 +7,7 @@ import { SystemClock, type Clock } from '../core/clock';
 import { ConfigError } from '../core/errors';
 import { ScaledClock } from './clocks';
 import { SimulatorCore, type SimulatorControl } from './core';
-import { parseScenario, toEpochMs, type Scenario, type SimTierName } from './scenario';
+import { parseScenario, toEpochMs, type Scenario, type ScenarioInput, type SimTierName } from './scenario';
 import { loadScenario } from './scenarios';
 import { SimulatorHttp } from './server';
 
@@ -28,7 +28,7 @@ export { ScaledClock } from './clocks';
 
 export interface SimulatorOptions {
   /** A validated or raw scenario object, or a built-in name ("demo", "stress", "faulty") or JSON file path. */
-  scenario: Scenario | string;
+  scenario: Scenario | ScenarioInput | string;
   /** Default 0 (ephemeral). */
   port?: number;
   /** Default 127.0.0.1. */

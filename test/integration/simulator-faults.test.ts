@@ -23,7 +23,7 @@ let token: string;
 
 beforeAll(async () => {
   clock = new VirtualClock(START);
-  sim = await startSimulator({ scenario: scenario as never, clock });
+  sim = await startSimulator({ scenario: scenario, clock });
 });
 afterAll(async () => {
   await sim.close();
@@ -305,7 +305,7 @@ describe('seeded fault rates', () => {
   it('fire in the same pattern for the same seed', async () => {
     async function pattern(): Promise<number[]> {
       const s = await startSimulator({
-        scenario: { ...scenario, faults: [{ kind: 'server-error', rate: 0.5 }] } as never,
+        scenario: { ...scenario, faults: [{ kind: 'server-error', rate: 0.5 }] },
         clock: new VirtualClock(START),
       });
       const t = s.control.issueAccessToken('a').accessToken;
@@ -332,3 +332,49 @@ describe('seeded fault rates', () => {
     expect(first).toContain(200);
   });
 });
+
+describe('the built-in faulty scenario', () => {
+  it('serves a reproducible mix of answers and faults without breaking', async () => {
+    async function run(): Promise<string[]> {
+      const s = await startSimulator({ scenario: 'faulty', clock: new VirtualClock(START) });
+      try {
+        const t = s.control.issueAccessToken('pro-a').accessToken;
+        const out: string[] = [];
+        for (let i = 0; i < 80; i++) {
+          try {
+            const res = await fetch(`${s.baseUrl}/v1internal:generateContent`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${t}` },
+              body: JSON.stringify({
+                project: 'sim-project-pro-a',
+                model: 'gemini-3-flash',
+                request: { contents: [{ role: 'user', parts: [{ text: `request ${i}` }] }] },
+              }),
+            });
+            const text = await res.text();
+            out.push(res.status === 200 && !isJson(text) ? 'malformed' : String(res.status));
+          } catch {
+            out.push('reset');
+          }
+        }
+        expect(s.control.state().stats.requests.generateContent).toBe(80);
+        return out;
+      } finally {
+        await s.close();
+      }
+    }
+    const first = await run();
+    expect(await run()).toEqual(first);
+    expect(first.filter((x) => x === '200').length).toBeGreaterThan(40);
+    expect(new Set(first.filter((x) => x !== '200')).size).toBeGreaterThanOrEqual(3);
+  });
+});
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

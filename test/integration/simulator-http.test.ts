@@ -43,7 +43,7 @@ const tokens: Record<string, string> = {};
 
 beforeAll(async () => {
   clock = new VirtualClock(START);
-  sim = await startSimulator({ scenario: scenario as never, clock });
+  sim = await startSimulator({ scenario: scenario, clock });
   reissueTokens();
 });
 
@@ -378,7 +378,7 @@ describe('stream without alt=sse, and token costs', () => {
         accounts: [
           { id: 't', email: 't@example.com', tier: 'FREE', refreshToken: 'refresh-t-1', project: 'p-t' },
         ],
-      } as never,
+      },
       clock: new VirtualClock(START),
     });
     try {
@@ -501,7 +501,7 @@ describe('onboarding by re-posting onboardUser', () => {
             project: 'needs-onboarding',
           },
         ],
-      } as never,
+      },
       clock: new VirtualClock(START),
     });
     try {

@@ -18,7 +18,7 @@ const REDIRECT = 'http://127.0.0.1:45678/oauth-callback';
 
 beforeAll(async () => {
   clock = new VirtualClock(Date.UTC(2026, 0, 5, 9));
-  sim = await startSimulator({ scenario: scenario as never, clock });
+  sim = await startSimulator({ scenario: scenario, clock });
 });
 afterAll(async () => {
   await sim.close();
@@ -129,7 +129,7 @@ describe('OAuth code flow with PKCE', () => {
   });
 
   it('signs in the first account not yet signed in when there is no hint, then the first', async () => {
-    const s = await startSimulator({ scenario: scenario as never, clock: new VirtualClock(0) });
+    const s = await startSimulator({ scenario: scenario, clock: new VirtualClock(0) });
     try {
       const emails: string[] = [];
       for (let i = 0; i < 3; i++) {
