@@ -5,9 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { arch, platform } from 'node:os';
-import type { Readable } from 'node:stream';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import type { Clock } from '../../core/clock';
 import { SystemClock } from '../../core/clock';
 import { DEFAULT_CATALOG, SUMMARY_GROUP_NAMES, catalogModel, type SummaryGroup } from '../../core/catalog';
@@ -325,11 +324,7 @@ function guessGroup(model: string): SummaryGroup {
   return /^gemini/i.test(model) ? 'gemini' : 'third-party';
 }
 
-interface RawResponse {
-  statusCode: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Readable & { text(): Promise<string>; dump(): Promise<void> };
-}
+type RawResponse = Dispatcher.ResponseData;
 
 interface Attempt {
   response: RawResponse;
@@ -507,7 +502,7 @@ export class CloudCodeClient {
     let head = '';
     try {
       const body = attempt.response.body;
-      for await (const chunk of body as AsyncIterable<Buffer>) {
+      for await (const chunk of body as AsyncIterable<Uint8Array>) {
         const text = decoder.decode(chunk, { stream: true });
         if (events === 0 && head.length < 4_096) head += text.slice(0, 4_096 - head.length);
         parser.feed(text);
@@ -658,13 +653,13 @@ export class CloudCodeClient {
         const path = `${base.pathname.replace(/\/+$/, '')}/v1internal:${method}${extra.query ? `?${extra.query}` : ''}`;
         let response: RawResponse;
         try {
-          response = (await this.pool(base).request({
+          response = await this.pool(base).request({
             method: 'POST',
             path,
             headers: this.headers(token, opts, extra.query !== undefined),
             body: payload,
             signal: controller.signal,
-          })) as unknown as RawResponse;
+          });
         } catch (e) {
           cleanup();
           if (opts.signal?.aborted) throw abortedError(method, e);
