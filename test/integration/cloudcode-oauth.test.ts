@@ -137,6 +137,18 @@ describe('loopback sign-in', () => {
     await expect(other.code).rejects.toThrow(/cancelled/);
   });
 
+  it('closes the callback server when opening the browser fails', async () => {
+    let redirect = '';
+    const failing = signIn(config, {
+      openBrowser: (url) => {
+        redirect = new URL(url).searchParams.get('redirect_uri') ?? '';
+        throw new Error('no browser');
+      },
+    });
+    await expect(failing).rejects.toThrow(/no browser/);
+    await expect(fetch(`${redirect}?code=x&state=y`)).rejects.toThrow();
+  });
+
   it('answers other paths with 404 and keeps waiting', async () => {
     const server = await startCallbackServer({ state: 's' });
     expect((await fetch(server.redirectUri.replace('/oauth-callback', '/favicon.ico'))).status).toBe(404);

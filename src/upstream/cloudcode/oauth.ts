@@ -384,6 +384,8 @@ export async function fetchUserEmail(
     status = res.statusCode;
     text = await res.body.text();
   } catch (e) {
+    if (opts.signal?.aborted)
+      throw new ProviderError('aborted', 'OAuth userinfo: cancelled by the caller.', { cause: e });
     throw networkError('OAuth userinfo', e);
   }
   if (status !== 200) {
