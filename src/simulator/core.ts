@@ -111,6 +111,27 @@ export interface SimulatorControl {
   readonly quota: QuotaModel;
 }
 
+/** The quota model of a scenario, for in-process use without HTTP (e.g. the 429 study on a virtual clock). */
+export function quotaModelFor(scenario: Scenario, clock: Clock): QuotaModel {
+  return new QuotaModel(
+    {
+      capacities: effectiveCapacities(scenario),
+      accounts: scenario.accounts.map((a) => ({
+        id: a.id,
+        tier: a.tier,
+        phases: a.windowPhaseMs,
+        initial: Object.fromEntries(
+          Object.entries(a.remaining).map(([pool, r]) => [
+            pool,
+            typeof r === 'number' ? { '5h': r, weekly: r } : (r ?? {}),
+          ]),
+        ),
+      })),
+    },
+    clock,
+  );
+}
+
 export class SimulatorCore implements SimulatorControl {
   readonly quota: QuotaModel;
   readonly oauth: OAuthSimulator;
@@ -131,23 +152,7 @@ export class SimulatorCore implements SimulatorControl {
     readonly scenario: Scenario,
     readonly clock: Clock,
   ) {
-    this.quota = new QuotaModel(
-      {
-        capacities: effectiveCapacities(scenario),
-        accounts: scenario.accounts.map((a) => ({
-          id: a.id,
-          tier: a.tier,
-          phases: a.windowPhaseMs,
-          initial: Object.fromEntries(
-            Object.entries(a.remaining).map(([pool, r]) => [
-              pool,
-              typeof r === 'number' ? { '5h': r, weekly: r } : (r ?? {}),
-            ]),
-          ),
-        })),
-      },
-      clock,
-    );
+    this.quota = quotaModelFor(scenario, clock);
     this.oauth = new OAuthSimulator(
       scenario.accounts.map((a) => ({
         id: a.id,

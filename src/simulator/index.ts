@@ -12,7 +12,7 @@ import { loadScenario } from './scenarios';
 import { SimulatorHttp } from './server';
 
 export type { SimulatorControl, SimulatorState, SimulatorStats, DrainRequest } from './core';
-export { SimulatorCore } from './core';
+export { SimulatorCore, quotaModelFor } from './core';
 export { QuotaModel, WINDOW_MS, type ConsumeResult, type QuotaWindowKind, type SimTier } from './quotaModel';
 export {
   parseScenario,

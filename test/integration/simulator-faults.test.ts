@@ -1,7 +1,7 @@
 import { createParser } from 'eventsource-parser';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/core/clock';
-import { startSimulator, type RunningSimulator, type ScenarioInput } from '../../src/simulator';
+import { loadScenario, startSimulator, type RunningSimulator, type ScenarioInput } from '../../src/simulator';
 
 const START = Date.UTC(2026, 0, 5, 9, 0, 0);
 const ERROR_INFO = 'type.googleapis.com/google.rpc.ErrorInfo';
@@ -336,7 +336,11 @@ describe('seeded fault rates', () => {
 describe('the built-in faulty scenario', () => {
   it('serves a reproducible mix of answers and faults without breaking', async () => {
     async function run(): Promise<string[]> {
-      const s = await startSimulator({ scenario: 'faulty', clock: new VirtualClock(START) });
+      const faulty = loadScenario('faulty');
+      const s = await startSimulator({
+        scenario: { ...faulty, latency: { firstByteMs: 0, chunkGapMs: 0, chunks: 4 } },
+        clock: new VirtualClock(START),
+      });
       try {
         const t = s.control.issueAccessToken('pro-a').accessToken;
         const out: string[] = [];

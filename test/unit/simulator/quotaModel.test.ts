@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../../src/core/clock';
 import { QuotaModel, WINDOW_MS, type QuotaModelConfig } from '../../../src/simulator/quotaModel';
+import { quotaModelFor } from '../../../src/simulator/core';
 import { quotaExhausted } from '../../../src/simulator/googleErrors';
+import { loadScenario } from '../../../src/simulator/scenarios';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -165,5 +167,14 @@ describe('429 body from the model', () => {
       },
       { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '539420.18s' },
     ]);
+  });
+});
+
+describe('quotaModelFor', () => {
+  it('builds the model of a scenario with its start fractions, in-process', () => {
+    const q = quotaModelFor(loadScenario('demo'), new VirtualClock(START));
+    expect(q.readPool('free-1', 'claude').fraction).toBeCloseTo(0.08);
+    expect(q.readWindow('free-1', 'claude', '5h').capacity).toBe(20);
+    expect(q.readPool('ultra', 'gemini-pro').windows.weekly.fraction).toBeCloseTo(0.64);
   });
 });
