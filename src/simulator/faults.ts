@@ -28,6 +28,7 @@ export function methodsOf(kind: FaultKind): readonly CloudCodeMethod[] {
       return QUOTA_METHODS;
     case 'models-stuck-full':
     case 'models-project-forbidden':
+    case 'models-epoch-reset':
       return ['fetchAvailableModels'];
     default:
       return GENERATION;

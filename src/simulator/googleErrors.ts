@@ -110,6 +110,17 @@ export function modelCapacityExhausted(model: string, delayMs: number): GoogleEr
   ]);
 }
 
+export function insufficientCredits(model: string): GoogleError {
+  return err(429, 'RESOURCE_EXHAUSTED', 'Your AI credits balance is insufficient for this request.', [
+    {
+      '@type': ERROR_INFO,
+      reason: 'INSUFFICIENT_G1_CREDITS_BALANCE',
+      domain: ERROR_DOMAIN,
+      metadata: { model },
+    },
+  ]);
+}
+
 export function noCapacity(model: string): GoogleError {
   return err(503, 'UNAVAILABLE', `No capacity available for model ${model} on the server`);
 }

@@ -97,6 +97,10 @@ export const FAULT_KINDS = [
   'models-stuck-full',
   /** fetchAvailableModels answers 403 when the body names a project, 200 without one. */
   'models-project-forbidden',
+  /** fetchAvailableModels gives exhausted models remainingFraction 0 and resetTime 1970-01-01T00:00:00Z. */
+  'models-epoch-reset',
+  /** 429 ErrorInfo INSUFFICIENT_G1_CREDITS_BALANCE (paid credits spent). */
+  'insufficient-credits',
 ] as const;
 export const FaultKindSchema = z.enum(FAULT_KINDS, {
   error: `fault kind must be one of: ${FAULT_KINDS.join(', ')}`,

@@ -128,7 +128,8 @@ export class SimulatorHttp {
         now: core.clock.now(),
         hasProject: rawProject !== undefined,
       });
-      if (fault && fault.kind !== 'models-stuck-full') {
+      const shapesModels = fault?.kind === 'models-stuck-full' || fault?.kind === 'models-epoch-reset';
+      if (fault && !shapesModels) {
         throw new HttpFailure(this.faultError(fault, method, '', accountId));
       }
       let body: unknown;
@@ -145,7 +146,7 @@ export class SimulatorHttp {
           break;
         case 'fetchAvailableModels':
           this.checkProject(account, parse(ProjectBodySchema, raw).project, false);
-          body = this.fetchAvailableModels(account, fault?.kind === 'models-stuck-full');
+          body = this.fetchAvailableModels(account, shapesModels ? fault?.kind : undefined);
           break;
         case 'retrieveUserQuotaSummary':
           this.checkProject(account, parse(ProjectBodySchema, raw).project, true);
@@ -319,15 +320,18 @@ export class SimulatorHttp {
     }
   }
 
-  private fetchAvailableModels(a: AccountRuntime, stuckFull: boolean): unknown {
+  private fetchAvailableModels(a: AccountRuntime, quirk: FaultSpec['kind'] | undefined): unknown {
     const models: Record<string, unknown> = {};
     for (const m of this.core.catalog) {
       const r = this.core.quota.readPool(a.config.id, m.pool);
-      const quotaInfo = stuckFull
-        ? { remainingFraction: 1, resetTime: formatTimestamp(r.resetTime) }
-        : r.fraction <= 0
-          ? { resetTime: formatTimestamp(r.resetTime) }
-          : { remainingFraction: round6(r.fraction), resetTime: formatTimestamp(r.resetTime) };
+      const quotaInfo =
+        quirk === 'models-stuck-full'
+          ? { remainingFraction: 1, resetTime: formatTimestamp(r.resetTime) }
+          : r.fraction <= 0
+            ? quirk === 'models-epoch-reset'
+              ? { remainingFraction: 0, resetTime: '1970-01-01T00:00:00Z' }
+              : { resetTime: formatTimestamp(r.resetTime) }
+            : { remainingFraction: round6(r.fraction), resetTime: formatTimestamp(r.resetTime) };
       models[m.id] = {
         displayName: m.displayName,
         modelProvider: `MODEL_PROVIDER_${m.provider === 'google' ? 'GOOGLE' : m.provider === 'anthropic' ? 'ANTHROPIC' : 'OPENAI'}`,
@@ -546,6 +550,8 @@ export class SimulatorHttp {
         return G.unavailable(`The service is currently unavailable (${method}).`);
       case 'models-project-forbidden':
         return G.permissionDenied('The caller does not have permission');
+      case 'insufficient-credits':
+        return G.insufficientCredits(model);
       default:
         return G.internal();
     }

@@ -142,6 +142,23 @@ describe('429 fault bodies', () => {
   });
 });
 
+describe('credits', () => {
+  it('insufficient-credits: INSUFFICIENT_G1_CREDITS_BALANCE', async () => {
+    await fault({ kind: 'insufficient-credits', once: true });
+    const res = await generate('claude-opus-4-6-thinking');
+    expect(res.status).toBe(429);
+    const e = await errorOf(res);
+    expect(e.details).toEqual([
+      {
+        '@type': ERROR_INFO,
+        reason: 'INSUFFICIENT_G1_CREDITS_BALANCE',
+        domain: 'cloudcode-pa.googleapis.com',
+        metadata: { model: 'claude-opus-4-6-thinking' },
+      },
+    ]);
+  });
+});
+
 describe('other fault bodies', () => {
   it('no-capacity 503, server-error 500, token-expired 401, validation 403, ToS 403', async () => {
     await fault({ kind: 'no-capacity', once: true });
@@ -286,6 +303,19 @@ describe('more upstream quirks', () => {
       body: '{}',
     });
     expect(without.status).toBe(200);
+  });
+
+  it('models-epoch-reset: exhausted models show 0 with a 1970 reset', async () => {
+    await fault({ kind: 'models-epoch-reset' });
+    sim.control.drain({ account: 'a', pool: 'claude', toFraction: 0 });
+    const body = (await (await quotaCall('fetchAvailableModels')).json()) as {
+      models: Record<string, { quotaInfo: unknown }>;
+    };
+    expect(body.models['claude-sonnet-4-6']?.quotaInfo).toEqual({
+      remainingFraction: 0,
+      resetTime: '1970-01-01T00:00:00Z',
+    });
+    expect(body.models['gemini-3-flash']?.quotaInfo).toMatchObject({ remainingFraction: 1 });
   });
 
   it('retryAfterSec adds a Retry-After header to the fault answer', async () => {

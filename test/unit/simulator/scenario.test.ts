@@ -104,6 +104,13 @@ describe('built-in scenarios', () => {
     expect(new Set(s.accounts.map((a) => a.tier))).toEqual(new Set(['FREE', 'PRO', 'ULTRA']));
   });
 
+  it('the shipped example.json validates and uses every section', () => {
+    const s = loadScenario(join(__dirname, '../../../src/simulator/scenarios/example.json'));
+    expect(s.name).toBe('example');
+    expect(s.accounts.map((a) => a.project)).toEqual(['example-project', 'needs-onboarding', undefined]);
+    expect(s.faults).toHaveLength(3);
+  });
+
   it('faulty turns several fault kinds on', () => {
     expect(new Set(loadScenario('faulty').faults.map((f) => f.kind)).size).toBeGreaterThanOrEqual(5);
   });
