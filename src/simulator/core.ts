@@ -4,7 +4,12 @@
  */
 import type { Clock } from '../core/clock';
 import { VirtualClock } from '../core/clock';
-import { DEFAULT_CATALOG, catalogModel, type CatalogModel } from '../core/catalog';
+import {
+  DEFAULT_CATALOG,
+  DEFAULT_DEPRECATED_MODEL_IDS,
+  catalogModel,
+  type CatalogModel,
+} from '../core/catalog';
 import { ConfigError, formatIssues } from '../core/errors';
 import { FaultInjector } from './faults';
 import { OAuthSimulator } from './oauth';
@@ -19,7 +24,6 @@ import {
   type SimAccount,
 } from './scenario';
 import { formatTimestamp } from './durations';
-import { DEFAULT_DEPRECATED_MODEL_IDS } from '../core/catalog';
 
 export interface AccountRuntime {
   config: SimAccount;

@@ -111,7 +111,6 @@ export class SimulatorHttp {
         const body = parse(GenerateEnvelopeSchema, raw);
         model = body.model;
         return await this.generate(
-          req,
           res,
           account,
           body,
@@ -390,7 +389,6 @@ export class SimulatorHttp {
   // ---------------------------------------------------------------- generation
 
   private async generate(
-    req: IncomingMessage,
     res: ServerResponse,
     a: AccountRuntime,
     body: z.infer<typeof GenerateEnvelopeSchema>,
@@ -491,7 +489,6 @@ export class SimulatorHttp {
     }
     res.end();
     this.log(`${method} ${accountId} ${body.model} -> 200 (sse, ${answer.chunks.length} chunks)`);
-    void req;
   }
 
   private finishPlain(
