@@ -2,7 +2,7 @@
 import type { CliCommand } from './command';
 import { BUILTIN_SCENARIOS, startSimulator, type RunningSimulator } from '../simulator';
 
-const HELP = `Usage: quota-pilot simulate --scenario <name or file> [--port N] [--host H] [--time-scale X] [--seed N] [--quiet]
+const HELP = `Usage: quota-pilot simulate --scenario <name or file> [--port N] [--host H] [--time-scale X | --virtual-clock] [--seed N] [--quiet]
 
 Runs a local Cloud Code (v1internal) + Google OAuth simulator with quotas, windows and faults.
 
@@ -16,6 +16,7 @@ Options:
   --port <N>              port on the host (default 0: any free port)
   --host <H>              address to bind (default 127.0.0.1)
   --time-scale <X>        simulated time runs X times faster (60 = one simulated hour per real minute)
+  --virtual-clock         time stands still until POST /_simulator/advance {"ms": N} moves it (for tests)
   --seed <N>              overrides the scenario's seed for fault draws
   --quiet                 no per-request lines
 
@@ -45,6 +46,7 @@ export const simulateCommand: CliCommand = {
     port: { type: 'string', short: 'p' },
     host: { type: 'string' },
     'time-scale': { type: 'string' },
+    'virtual-clock': { type: 'boolean' },
     seed: { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
   },
@@ -60,7 +62,11 @@ export const simulateCommand: CliCommand = {
       const timeScale = parseNumber(values['time-scale'], 'time-scale', false);
       if (timeScale !== undefined && !(timeScale > 0))
         throw new Error(`--time-scale must be > 0, got ${timeScale}`);
+      if (values['virtual-clock'] && timeScale !== undefined) {
+        throw new Error('--virtual-clock and --time-scale exclude each other: pick one');
+      }
       sim = await startSimulator({
+        virtualClock: values['virtual-clock'] === true,
         scenario: typeof values.scenario === 'string' ? values.scenario : 'demo',
         port,
         host: typeof values.host === 'string' ? values.host : undefined,

@@ -314,7 +314,9 @@ export class SimulatorCore implements SimulatorControl {
 
   async advance(ms: number): Promise<void> {
     if (!(this.clock instanceof VirtualClock)) {
-      throw new ConfigError('advance works only on a virtual clock: start the simulator with a VirtualClock');
+      throw new ConfigError(
+        'advance works only on a virtual clock: start the simulator with --virtual-clock (CLI) or a VirtualClock',
+      );
     }
     if (!(Number.isFinite(ms) && ms >= 0)) throw new ConfigError(`advance needs ms >= 0, got ${String(ms)}`);
     await this.clock.advanceAsync(ms);

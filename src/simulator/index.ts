@@ -3,7 +3,7 @@
  * `QuotaModel` and the scenario helpers are usable in-process without HTTP.
  */
 import type { AddressInfo } from 'node:net';
-import { SystemClock, type Clock } from '../core/clock';
+import { SystemClock, VirtualClock, type Clock } from '../core/clock';
 import { ConfigError } from '../core/errors';
 import { ScaledClock } from './clocks';
 import { SimulatorCore, type SimulatorControl } from './core';
@@ -37,6 +37,8 @@ export interface SimulatorOptions {
   clock?: Clock;
   /** Simulated time = start + real elapsed × timeScale (ignored when a clock is given). */
   timeScale?: number;
+  /** A VirtualClock from the scenario's startTime (else now), moved only by control.advance. */
+  virtualClock?: boolean;
   /** Overrides the scenario's seed. */
   seed?: number;
   /** One line per request; never contains tokens. */
@@ -69,14 +71,13 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     typeof opts.scenario === 'string' ? loadScenario(opts.scenario) : parseScenario(opts.scenario);
   if (opts.seed !== undefined) scenario = { ...scenario, seed: opts.seed };
   let clock: Clock;
+  const start = scenario.startTime === undefined ? undefined : toEpochMs(scenario.startTime);
   if (opts.clock) clock = opts.clock;
+  else if (opts.virtualClock) clock = new VirtualClock(start ?? Date.now());
   else if (opts.timeScale !== undefined && opts.timeScale !== 1) {
     if (!(opts.timeScale > 0))
       throw new ConfigError(`time scale must be a positive number, got ${opts.timeScale}`);
-    clock = new ScaledClock(
-      opts.timeScale,
-      scenario.startTime === undefined ? undefined : toEpochMs(scenario.startTime),
-    );
+    clock = new ScaledClock(opts.timeScale, start);
   } else clock = new SystemClock();
   const core = new SimulatorCore(scenario, clock);
   const http = new SimulatorHttp(core, opts.log ?? (() => undefined));

@@ -94,3 +94,27 @@ describe('quota-pilot simulate', () => {
     expect(out).toContain('--time-scale');
   });
 });
+
+describe('quota-pilot simulate --virtual-clock', () => {
+  it('holds time still until the control API advances it', async () => {
+    const { child, firstLine, exit } = run(['simulate', '--virtual-clock', '--quiet']);
+    const base = (await firstLine).split(' ').pop() as string;
+    const now = async (): Promise<number> =>
+      Date.parse(((await (await fetch(`${base}/_simulator/state`)).json()) as { now: string }).now);
+    const t0 = await now();
+    const adv = await fetch(`${base}/_simulator/advance`, {
+      method: 'POST',
+      body: JSON.stringify({ ms: 5 * 3_600_000 }),
+    });
+    expect(adv.status).toBe(200);
+    expect((await now()) - t0).toBe(5 * 3_600_000);
+    child.kill('SIGTERM');
+    expect((await exit).code).toBe(0);
+  });
+
+  it('refuses --virtual-clock together with --time-scale', async () => {
+    const done = await run(['simulate', '--virtual-clock', '--time-scale', '60']).exit;
+    expect(done.code).toBe(1);
+    expect(done.stderr).toContain('exclude each other');
+  });
+});
