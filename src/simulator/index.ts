@@ -24,6 +24,9 @@ export {
   type FaultKind,
 } from './scenario';
 export { loadScenario, BUILTIN_SCENARIOS } from './scenarios';
+export { stressScenario } from './scenarios/stress';
+export { demoScenario } from './scenarios/demo';
+export { faultyScenario } from './scenarios/faulty';
 export { ScaledClock } from './clocks';
 
 export interface SimulatorOptions {
