@@ -1,6 +1,6 @@
 /**
  * The Cloud Code + OAuth simulator: `startSimulator` runs it on a real socket; `SimulatorCore`,
- * `QuotaModel` and the scenario helpers are usable in-process without HTTP.
+ * `QuotaModel` and the scenario functions are usable in-process without HTTP.
  */
 import type { AddressInfo } from 'node:net';
 import { SystemClock, VirtualClock, type Clock } from '../core/clock';

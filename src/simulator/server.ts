@@ -665,7 +665,7 @@ export class SimulatorHttp {
     }
   }
 
-  // ---------------------------------------------------------------- helpers
+  // ---------------------------------------------------------------- utilities
 
   private sendJson(res: ServerResponse, status: number, body: unknown): void {
     const text = JSON.stringify(body);
