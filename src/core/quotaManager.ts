@@ -84,6 +84,11 @@ interface FetchStateMut {
   consecutiveFailures: number;
 }
 
+/** The latest fetch failed (consecutive failures are reset by a success). */
+function isFailing(s: FetchStateMut): boolean {
+  return s.consecutiveFailures > 0;
+}
+
 export class QuotaManager {
   readonly cache: QuotaCache;
   private readonly clock: Clock;
@@ -427,8 +432,4 @@ export class QuotaManager {
     if (perAccount.size === 0) this.cooldowns.delete(accountId);
     if (ended) this.changes.emit({ kind: 'cooldown', accountId });
   }
-}
-
-function isFailing(s: FetchStateMut): boolean {
-  return s.lastError !== null && (s.lastSuccessAt === null || s.lastError.at >= s.lastSuccessAt);
 }
