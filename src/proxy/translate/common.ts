@@ -68,11 +68,35 @@ function pathOf(path: ReadonlyArray<PropertyKey>): string {
   return path.length === 0 ? '(body)' : path.map(String).join('.');
 }
 
+interface FlatIssue {
+  path: PropertyKey[];
+  message: string;
+}
+
+/**
+ * A union failure says only "Invalid input" at the union's path; look inside for the branch that got
+ * furthest (the deepest issue) so the error names the field that is really wrong.
+ */
+function flattenIssue(issue: z.core.$ZodIssue, base: readonly PropertyKey[]): FlatIssue {
+  const path = [...base, ...issue.path];
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    let best: FlatIssue | undefined;
+    for (const branch of issue.errors) {
+      const first = branch[0];
+      if (!first) continue;
+      const flat = flattenIssue(first, path);
+      if (!best || flat.path.length > best.path.length) best = flat;
+    }
+    if (best && best.path.length > path.length) return best;
+  }
+  return { path, message: issue.message };
+}
+
 /** Parses `body` with `schema`, or throws a RequestValidationError naming the first bad field. */
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown, what: string): z.infer<S> {
   const r = schema.safeParse(body);
   if (r.success) return r.data;
-  const issues = r.error.issues;
+  const issues = r.error.issues.map((i) => flattenIssue(i, []));
   const first = issues[0];
   const field = first ? pathOf(first.path) : '(body)';
   const detail = issues
