@@ -114,21 +114,44 @@ export function rankAccounts(
     order.push(i);
   }
 
-  order.sort((a, b) => {
-    const byClass = (classes[a] as number) - (classes[b] as number);
-    if (byClass !== 0) return byClass;
-    const byScore = (scores[b] as number) - (scores[a] as number);
-    if (byScore !== 0) return byScore;
+  // One sort key per candidate: class first (proceed 0, low-quota 1), then higher score first.
+  // Scores stay far below 1e6, so class × 1e6 − score orders both in one subtraction.
+  const keys = new Float64Array(n);
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k] as number;
+    keys[i] = (classes[i] as number) * 1e6 - (scores[i] as number);
+  }
+  const compare = (a: number, b: number): number => {
+    const byKey = (keys[a] as number) - (keys[b] as number);
+    if (byKey !== 0) return byKey;
     const ia = (candidates[a] as RankCandidate).account.id;
     const ib = (candidates[b] as RankCandidate).account.id;
     return ia < ib ? -1 : ia > ib ? 1 : a - b;
-  });
-
-  const count =
+  };
+  const limit =
     options.limit === undefined ? order.length : Math.min(order.length, Math.max(0, options.limit));
-  const out: RankedAccount[] = new Array<RankedAccount>(count);
-  for (let k = 0; k < count; k++) {
-    const i = order[k] as number;
+  let top: number[];
+  if (limit <= 16 && order.length > 64) {
+    // Small top-k (what the pool asks for): insertion into a short sorted list, O(n·k), no full sort.
+    top = [];
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k] as number;
+      if (top.length === limit && (limit === 0 || compare(i, top[limit - 1] as number) >= 0)) continue;
+      let pos = top.length === limit ? limit - 1 : top.length;
+      while (pos > 0 && compare(i, top[pos - 1] as number) < 0) {
+        top[pos] = top[pos - 1] as number;
+        pos--;
+      }
+      top[pos] = i;
+    }
+  } else {
+    order.sort(compare);
+    top = order;
+  }
+
+  const out: RankedAccount[] = new Array<RankedAccount>(limit);
+  for (let k = 0; k < limit; k++) {
+    const i = top[k] as number;
     const c = candidates[i] as RankCandidate;
     const d = c.decision;
     const reserved = c.reservedFraction ?? 0;

@@ -212,4 +212,27 @@ describe('rankAccounts', () => {
       { numRuns: 300 },
     );
   });
+
+  it('property: the top-k fast path returns exactly the first k of the full ranking', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(arbCandidate, { selector: (c) => c.id, minLength: 65, maxLength: 150 }),
+        fc.integer({ min: 0, max: 16 }),
+        (specs, k) => {
+          const cs = specs.map((s) =>
+            cand(s.id, {
+              tier: s.tier,
+              kind: s.kind === 'exhausted' ? 'proceed' : s.kind,
+              remaining: s.remaining,
+              resetIn: s.resetIn,
+              reserved: s.reserved,
+              failures: s.failures.map((f) => NOW + f),
+            }),
+          );
+          expect(ids(cs, { limit: k })).toEqual(ids(cs).slice(0, k));
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
 });

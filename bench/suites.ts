@@ -1,0 +1,8 @@
+/**
+ * Every benchmark suite `npm run bench` runs, in order. Add yours by appending an import and an
+ * entry; `npm run bench -- <name>…` runs only the named suites.
+ */
+import type { BenchSuite } from './harness';
+import { engineSuite } from './engine';
+
+export const SUITES: BenchSuite[] = [engineSuite];
