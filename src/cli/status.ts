@@ -1,0 +1,68 @@
+/** `quota-pilot status`: today's usage per account and model, read from the usage ledger. */
+import { promises as fs } from 'node:fs';
+import { SystemClock } from '../core/clock';
+import { ConfigError } from '../core/errors';
+import { UsageLedger } from '../core/ledger/ledger';
+import { formatSummaryTable } from '../core/ledger/summaryTable';
+import { ledgerFilePath, resolveDataDir } from '../store/dataDir';
+import { FileLedgerStore } from '../store/ledgerFileStore';
+import type { CliCommand } from './command';
+
+const HELP = `Usage: quota-pilot status [--data-dir DIR] [--time-zone ZONE] [--json]
+
+Prints today's usage per account and model from the usage ledger: requests, input / output /
+thinking tokens, errors, the most binding limit (used %, left), the provider's remaining quota,
+alerts fired and reservations outstanding.
+
+Options:
+  --data-dir DIR     Folder holding ledger.json (default: $QUOTA_PILOT_DATA_DIR or ~/.quota-pilot)
+  --time-zone ZONE   IANA zone whose midnight starts the day (default: UTC), e.g. Europe/Paris
+  --json             Print the summary as JSON (the same data the dashboard and admin API use)`;
+
+export const statusCommand: CliCommand = {
+  name: 'status',
+  summary: "Print today's usage per account and model from the usage ledger",
+  help: HELP,
+  options: {
+    'data-dir': { type: 'string' },
+    'time-zone': { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  async run(values) {
+    const dataDir = resolveDataDir(typeof values['data-dir'] === 'string' ? values['data-dir'] : undefined);
+    const file = ledgerFilePath(dataDir);
+    try {
+      await fs.access(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        process.stdout.write(
+          `No usage ledger yet in ${dataDir} (no ${file}).\n` +
+            `It is created when Quota Pilot (the extension or \`quota-pilot serve --data-dir ${dataDir}\`) records its first request.\n`,
+        );
+        return 0;
+      }
+    }
+    const timeZone = typeof values['time-zone'] === 'string' ? values['time-zone'] : 'UTC';
+    let ledger: UsageLedger;
+    try {
+      ledger = await UsageLedger.open({
+        clock: new SystemClock(),
+        store: new FileLedgerStore(file, { readOnly: true }),
+        config: { timeZone },
+      });
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`quota-pilot status: ${err.message}\n`);
+        return 2;
+      }
+      throw err;
+    }
+    for (const p of ledger.problems) process.stderr.write(`quota-pilot status: ${p.message}\n`);
+    if (ledger.problems.length > 0) return 1;
+    const summary = ledger.summary();
+    process.stdout.write(
+      values.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummaryTable(summary)}\n`,
+    );
+    return 0;
+  },
+};
