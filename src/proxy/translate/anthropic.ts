@@ -339,13 +339,10 @@ export function translateAnthropicRequest(body: unknown, opts: TranslateOptions 
   if (req.top_k !== undefined) gen.topK = req.top_k;
   if (req.stop_sequences && req.stop_sequences.length > 0) gen.stopSequences = req.stop_sequences;
   if (req.thinking?.type === 'enabled') {
-    if (req.thinking.budget_tokens >= req.max_tokens) {
-      throw new RequestValidationError(
-        'thinking.budget_tokens: must be less than max_tokens; lower the budget or raise max_tokens.',
-        'thinking.budget_tokens',
-      );
-    }
-    gen.thinkingConfig = { includeThoughts: true, thinkingBudget: req.thinking.budget_tokens };
+    // The budget must stay below max_tokens; clamp rather than fail (count_tokens bodies borrow
+    // this path with a placeholder max_tokens).
+    const budget = Math.min(req.thinking.budget_tokens, req.max_tokens - 1);
+    if (budget > 0) gen.thinkingConfig = { includeThoughts: true, thinkingBudget: budget };
   } else if (req.thinking?.type === 'adaptive') {
     gen.thinkingConfig = { includeThoughts: true, thinkingBudget: -1 };
   }

@@ -63,6 +63,25 @@ function systemText(req: GeminiRequest): string {
   return (req.systemInstruction?.parts ?? []).map((p) => p.text ?? '').join('');
 }
 
+/** The session key of a Gemini-format request: header, then its own sessionId, then the prompt. */
+export function geminiSessionKey(request: GeminiRequest, headerSessionId?: string): string {
+  return deriveSessionKey({
+    headerSessionId,
+    clientId: request.sessionId,
+    system: systemText(request),
+    firstUserText: firstUserText(request.contents),
+  });
+}
+
+/** Validates a generateContent / streamGenerateContent body (the model and method come from the path). */
+export function parseGeminiRequest(body: unknown): GeminiRequest {
+  const request = parseBody(GeminiRequestSchema, body, 'generateContent request');
+  if (request.contents.length === 0) {
+    throw new RequestValidationError('contents: must hold at least one turn; add a user turn.', 'contents');
+  }
+  return request;
+}
+
 /**
  * Validates a generateContent / streamGenerateContent body; the model comes from the path (see
  * parseGeminiPath) and `stream` from the method.
@@ -73,21 +92,8 @@ export function translateGeminiRequest(
   stream: boolean,
   opts: TranslateOptions = {},
 ): TranslatedRequest {
-  const request = parseBody(GeminiRequestSchema, body, 'generateContent request');
-  if (request.contents.length === 0) {
-    throw new RequestValidationError('contents: must hold at least one turn; add a user turn.', 'contents');
-  }
-  return {
-    model,
-    request,
-    stream,
-    sessionKey: deriveSessionKey({
-      headerSessionId: opts.headerSessionId,
-      clientId: request.sessionId,
-      system: systemText(request),
-      firstUserText: firstUserText(request.contents),
-    }),
-  };
+  const request = parseGeminiRequest(body);
+  return { model, request, stream, sessionKey: geminiSessionKey(request, opts.headerSessionId) };
 }
 
 /**

@@ -160,12 +160,21 @@ describe('Anthropic request → Gemini', () => {
       'messages.0.content.0.source',
       /base64/,
     );
-    expectInvalid(
-      { ...base, thinking: { type: 'enabled', budget_tokens: 10 } },
-      'thinking.budget_tokens',
-      /max_tokens/,
-    );
+    expectInvalid({ ...base, thinking: { type: 'enabled', budget_tokens: -1 } }, 'thinking.budget_tokens');
     expectInvalid({ ...base, temperature: 1.5 }, 'temperature');
+  });
+
+  it('keeps the thinking budget below max_tokens', () => {
+    const base = { model: 'm', messages: [{ role: 'user', content: 'hi' }] };
+    const gen = (max: number, budget: number) =>
+      translateAnthropicRequest({
+        ...base,
+        max_tokens: max,
+        thinking: { type: 'enabled', budget_tokens: budget },
+      }).request.generationConfig;
+    expect(gen(100, 10)?.thinkingConfig).toEqual({ includeThoughts: true, thinkingBudget: 10 });
+    expect(gen(100, 500)?.thinkingConfig).toEqual({ includeThoughts: true, thinkingBudget: 99 });
+    expect(gen(1, 500)?.thinkingConfig).toBeUndefined();
   });
 
   it('translates count_tokens and its answer', () => {
