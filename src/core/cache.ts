@@ -8,7 +8,7 @@
  *   only the LRU bound does, so the last known data survives an outage (degraded mode).
  * - Reads are O(1) and allocate nothing: two Map lookups and a linked-list splice.
  */
-import { effectiveQuota } from './decision';
+import { effectiveQuota, quotaValidUntil } from './decision';
 import type { EffectiveQuota } from './decision';
 import { ConfigError } from './errors';
 import type { AccountId, Freshness, ModelQuota } from './types';
@@ -21,6 +21,13 @@ export interface QuotaCacheEntry {
   readonly fetchedAt: number;
   /** Effective quota of `readings`, computed when stored. */
   readonly quota: EffectiveQuota;
+  /** `quota` holds until this time (a binding reading's reset); use `effectiveQuotaAt` after it. */
+  readonly quotaValidUntil: number;
+}
+
+/** The entry's effective quota at `now`: the stored one, or recomputed without readings past their reset. */
+export function effectiveQuotaAt(entry: QuotaCacheEntry, now: number): EffectiveQuota {
+  return now < entry.quotaValidUntil ? entry.quota : effectiveQuota(entry.readings, now);
 }
 
 export interface QuotaCacheOptions {
@@ -98,9 +105,10 @@ export class QuotaCache {
     return this.byAccount.get(accountId)?.get(model)?.entry;
   }
 
+  /** `stale` from `fetchedAt + ttl` on, or once a reading with a remaining fraction passes its reset. */
   freshness(entry: QuotaCacheEntry | undefined, now: number): Freshness {
     if (entry === undefined) return 'missing';
-    return now < entry.fetchedAt + this.ttl ? 'fresh' : 'stale';
+    return now < entry.fetchedAt + this.ttl && now < entry.quotaValidUntil ? 'fresh' : 'stale';
   }
 
   /** Stores (or replaces) one model's readings for one account. */
@@ -250,5 +258,6 @@ function makeEntry(
     readings: frozen,
     fetchedAt: newest,
     quota: effectiveQuota(frozen),
+    quotaValidUntil: quotaValidUntil(frozen),
   });
 }

@@ -35,12 +35,16 @@ export const UNKNOWN_QUOTA: EffectiveQuota = Object.freeze({
 /**
  * Effective remaining = min over readings with a remainingFraction. Ties go to the reading whose
  * quota resets later (that is the one that really binds: the other refills first).
+ *
+ * With `now`, readings whose reset time has passed are ignored: their number described the window
+ * that just ended (the quota has been refilled since, by how much is unknown until the next fetch).
  */
-export function effectiveQuota(readings: readonly ModelQuota[]): EffectiveQuota {
+export function effectiveQuota(readings: readonly ModelQuota[], now?: number): EffectiveQuota {
   let best: ModelQuota | undefined;
   let earliestReset: number | null = null;
   for (let i = 0; i < readings.length; i++) {
     const r = readings[i] as ModelQuota;
+    if (now !== undefined && r.resetTime !== null && r.resetTime <= now) continue;
     if (r.resetTime !== null && (earliestReset === null || r.resetTime < earliestReset)) {
       earliestReset = r.resetTime;
     }
@@ -59,6 +63,18 @@ export function effectiveQuota(readings: readonly ModelQuota[]): EffectiveQuota 
       : { remainingFraction: null, resetTime: earliestReset, bindingSource: null };
   }
   return { remainingFraction: best.remainingFraction, resetTime: best.resetTime, bindingSource: best.source };
+}
+
+/**
+ * Until when `effectiveQuota(readings)` holds: the earliest reset time among readings that have a
+ * remaining fraction (after it, that reading is outdated). Infinity when none resets.
+ */
+export function quotaValidUntil(readings: readonly ModelQuota[]): number {
+  let until = Infinity;
+  for (const r of readings) {
+    if (r.remainingFraction !== null && r.resetTime !== null && r.resetTime < until) until = r.resetTime;
+  }
+  return until;
 }
 
 function laterReset(a: number | null, b: number | null): boolean {
@@ -148,7 +164,9 @@ export function decide(input: DecideInput): Decision {
     kind = 'proceed';
     reason = degraded
       ? `Quota for ${model} unknown (last fetch failed); routing allowed, a 429 will move on`
-      : `Quota for ${model} not known yet; routing allowed, a 429 will move on`;
+      : freshness === 'stale'
+        ? `Quota for ${model} has reset since the last reading; routing allowed while it refreshes`
+        : `Quota for ${model} not known yet; routing allowed, a 429 will move on`;
   } else if (remaining < thresholds.floor) {
     kind = 'exhausted';
     reason = `${formatPercent(remaining)} left of ${model}, below the ${formatPercent(thresholds.floor)} floor${resetSuffix(quota.resetTime, now)}`;

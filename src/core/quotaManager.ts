@@ -11,7 +11,7 @@
  */
 import { Emitter } from './accountRegistry';
 import type { Disposable, Listener } from './accountRegistry';
-import { QuotaCache } from './cache';
+import { effectiveQuotaAt, QuotaCache } from './cache';
 import type { QuotaCacheOptions } from './cache';
 import type { Clock } from './clock';
 import { decide, UNKNOWN_QUOTA, validateThresholds } from './decision';
@@ -155,7 +155,7 @@ export class QuotaManager {
     return decide({
       account,
       model,
-      quota: entry === undefined ? UNKNOWN_QUOTA : entry.quota,
+      quota: entry === undefined ? UNKNOWN_QUOTA : effectiveQuotaAt(entry, now),
       freshness: this.cache.freshness(entry, now),
       degraded: state !== undefined && isFailing(state),
       cooldown: this.activeCooldown(account.id, model, now),

@@ -137,6 +137,45 @@ describe('QuotaManager.check', () => {
   });
 });
 
+describe('QuotaManager reset times', () => {
+  it('a reading past its reset time stops binding: the next source binds, or the quota is unknown', async () => {
+    const { clock, provider, manager, account } = setup(10 * HOUR);
+    provider.setModels('a1', {
+      [M]: [
+        { remaining: 0.01, resetInMs: HOUR, source: 'bucket-5h' },
+        { remaining: 0.5, resetInMs: 5 * 24 * HOUR, source: 'bucket-weekly' },
+      ],
+      'gemini-3-flash': { remaining: 0, resetInMs: HOUR },
+    });
+    await manager.check(account, M);
+    expect(manager.decide(account, M)).toMatchObject({ kind: 'exhausted', bindingSource: 'bucket-5h' });
+    clock.advance(HOUR - 1);
+    expect(manager.decide(account, M).kind).toBe('exhausted');
+    clock.advance(1);
+    expect(manager.decide(account, M)).toMatchObject({
+      kind: 'proceed',
+      remainingFraction: 0.5,
+      bindingSource: 'bucket-weekly',
+      freshness: 'stale',
+    });
+    const flash = manager.decide(account, 'gemini-3-flash');
+    expect(flash).toMatchObject({ kind: 'proceed', remainingFraction: null, freshness: 'stale' });
+    expect(flash.reason).toMatch(/has reset since the last reading/);
+    // A check on such an entry refreshes it in the background.
+    provider.setModels('a1', {
+      [M]: { remaining: 1 },
+      'gemini-3-flash': { remaining: 0.9, resetInMs: 5 * HOUR },
+    });
+    await manager.check(account, 'gemini-3-flash');
+    await manager.settled('a1');
+    expect(provider.calls('a1')).toBe(2);
+    expect(manager.decide(account, 'gemini-3-flash')).toMatchObject({
+      remainingFraction: 0.9,
+      freshness: 'fresh',
+    });
+  });
+});
+
 describe('QuotaManager thresholds', () => {
   it('defaults to warn 10% / floor 5% and validates changes', () => {
     const { manager } = setup();
