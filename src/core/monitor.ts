@@ -3,7 +3,8 @@
  *
  * Each account has its own due time. One clock timer is armed for the earliest due time; when it
  * fires, every due account is refreshed (a "cycle") through a p-limit queue of bounded concurrency.
- * - Success: next due = now + interval × (1 ± jitter).
+ * - Success: next due = now + interval × (1 ± jitter), or just after the earliest reset time of a
+ *   low / exhausted model if that comes first (its numbers are about to change).
  * - Failure: next due = now + min(backoffBase × 2^(failures−1), backoffMax) × (1 ± jitter).
  * - `nudge(id)`: refresh soon (after `nudgeDelayMs`, coalescing bursts) — unless the account is
  *   backing off after failures, where the backoff stands (no hammering a failing API).
@@ -256,6 +257,22 @@ export class QuotaMonitor {
     return this.jittered(raw);
   }
 
+  /**
+   * Shortly after the earliest reset of a model that is low or exhausted, its numbers change (often
+   * from 0% to full): refresh then rather than a whole interval later. Infinity when none.
+   */
+  private nextUsefulResetAt(id: AccountId, now: number): number {
+    const warn = this.manager.thresholds.warn;
+    let at = Infinity;
+    for (const e of this.manager.cache.entriesOf(id)) {
+      const r = e.quota.remainingFraction;
+      if (r !== null && r < warn && e.quota.resetTime !== null && e.quota.resetTime > now) {
+        at = Math.min(at, e.quota.resetTime + this.settings.nudgeDelayMs);
+      }
+    }
+    return at;
+  }
+
   private jittered(ms: number): number {
     const j = this.settings.jitter;
     return Math.round(ms * (1 + j * (2 * this.random() - 1)));
@@ -343,7 +360,7 @@ export class QuotaMonitor {
       s.consecutiveFailures = 0;
       s.lastSuccessAt = now;
       s.lastError = null;
-      s.nextDueAt = now + this.nextIntervalMs();
+      s.nextDueAt = Math.min(now + this.nextIntervalMs(), this.nextUsefulResetAt(id, now));
       this.successes++;
       this.events.emit({ kind: 'refreshed', accountId: id });
     } catch (err) {

@@ -135,6 +135,20 @@ describe('QuotaMonitor', () => {
     await monitor.stop();
   });
 
+  it('refreshes just after the reset of an exhausted model instead of waiting a whole interval', async () => {
+    const { clock, provider, monitor } = setup(['a1'], { intervalSeconds: 3600, nudgeDelayMs: 2_000 });
+    provider.setModels('a1', {
+      [M]: { remaining: 0, resetInMs: 600_000 },
+      other: { remaining: 0.9, resetInMs: 60_000 },
+    });
+    monitor.start();
+    await clock.advanceAsync(1);
+    provider.setModels('a1', { [M]: { remaining: 1, resetInMs: 5 * 3_600_000 } });
+    await clock.advanceAsync(3_600_000);
+    expect(provider.log.map((l) => l.at - T0)).toEqual([0, 602_000]);
+    await monitor.stop();
+  });
+
   it('pause holds the schedule; resume runs what became due', async () => {
     const { clock, provider, monitor } = setup(['a1'], { intervalSeconds: 60 });
     monitor.start();
