@@ -47,7 +47,8 @@ export class SystemClock implements Clock {
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const handle = setTimeout(fn, Math.max(0, ms));
-    handle.unref?.();
+    // Node's timers have unref(); a browser's (the dashboard bundle) are plain numbers.
+    (handle as unknown as { unref?: () => void }).unref?.();
     return { cancel: () => clearTimeout(handle) };
   }
 
