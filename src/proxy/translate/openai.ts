@@ -203,8 +203,13 @@ export function translateOpenAiRequest(body: unknown, opts: TranslateOptions = {
                   ? { text: p.text }
                   : imagePart(p.image_url.url, `${at}.content.${j}.image_url.url`),
               );
-        firstUserText ??= textOf(typeof msg.content === 'string' ? msg.content : msg.content);
-        appendTurn(contents, 'user', parts);
+        firstUserText ??= textOf(msg.content);
+        // Gemini rejects empty text parts.
+        appendTurn(
+          contents,
+          'user',
+          parts.filter((p) => p.text !== ''),
+        );
         break;
       }
       case 'assistant': {
@@ -253,7 +258,7 @@ export function translateOpenAiRequest(body: unknown, opts: TranslateOptions = {
 
   if (contents.length === 0) {
     throw new RequestValidationError(
-      'messages: the conversation has no user or assistant message; add at least one user message.',
+      'messages: the conversation has no non-empty user or assistant message; add at least one user message with text.',
       'messages',
     );
   }
