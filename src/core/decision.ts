@@ -14,7 +14,7 @@ import type {
   QuotaSource,
   Thresholds,
 } from './types';
-import { DEFAULT_THRESHOLDS, ThresholdsSchema } from './types';
+import { ThresholdsSchema } from './types';
 
 /** The binding reading of a model: the lowest remaining fraction over every source that has one. */
 export interface EffectiveQuota {
@@ -103,7 +103,6 @@ export function validateThresholds(input: unknown): Thresholds {
   );
 }
 
-export { DEFAULT_THRESHOLDS };
 
 /** "62%", "4.5%", "0%"; fractions in 0..1. */
 export function formatPercent(fraction: number): string {
