@@ -103,7 +103,6 @@ export function validateThresholds(input: unknown): Thresholds {
   );
 }
 
-
 /** "62%", "4.5%", "0%"; fractions in 0..1. */
 export function formatPercent(fraction: number): string {
   const p = fraction * 100;
