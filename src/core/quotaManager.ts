@@ -13,6 +13,7 @@ import { Emitter } from './accountRegistry';
 import type { Disposable, Listener } from './accountRegistry';
 import { effectiveQuotaAt, QuotaCache } from './cache';
 import type { QuotaCacheOptions } from './cache';
+import { DEFAULT_CATALOG, poolOf } from './catalog';
 import type { Clock } from './clock';
 import { decide, UNKNOWN_QUOTA, validateThresholds } from './decision';
 import { ConfigError, formatIssues } from './errors';
@@ -72,6 +73,11 @@ export interface CooldownInit {
   reason: string;
   /** Replace an existing cooldown even if it ends later (default: keep whichever ends later). */
   replace?: boolean;
+  /**
+   * Also cool down the other models of the same quota pool (catalog `pool`, e.g. every Claude model).
+   * Default: true for `quota-exhausted` (the pool shares one quota), false otherwise.
+   */
+  pool?: boolean;
 }
 
 /** Key of an account-wide cooldown in the per-account map (model ids are never empty). */
@@ -265,6 +271,18 @@ export class QuotaManager {
    * quota-exhausted lockout.
    */
   setCooldown(init: CooldownInit): Cooldown {
+    const model = init.model ?? null;
+    const first = this.setOneCooldown(init);
+    if (model !== null && (init.pool ?? init.kind === 'quota-exhausted')) {
+      const pool = poolOf(model);
+      for (const m of DEFAULT_CATALOG) {
+        if (m.pool === pool && m.id !== model) this.setOneCooldown({ ...init, model: m.id });
+      }
+    }
+    return first;
+  }
+
+  private setOneCooldown(init: CooldownInit): Cooldown {
     const now = this.clock.now();
     const parsed = CooldownSchema.safeParse({
       accountId: init.accountId,

@@ -274,6 +274,48 @@ describe('QuotaManager cooldowns', () => {
     expect(manager.activeCooldown('a1', M)?.kind).toBe('manual');
   });
 
+  it("a quota-exhausted cooldown covers the model's whole quota pool; others only the model", () => {
+    const { clock, manager, account } = setup();
+    const until = clock.now() + HOUR;
+    manager.setCooldown({
+      accountId: 'a1',
+      model: 'claude-sonnet-4-6',
+      until,
+      kind: 'quota-exhausted',
+      reason: 'out',
+    });
+    expect(manager.decide(account, 'claude-opus-4-6-thinking')).toMatchObject({
+      kind: 'exhausted',
+      cooldownUntil: until,
+    });
+    expect(manager.decide(account, 'gpt-oss-120b-medium').kind).toBe('proceed');
+    manager.setCooldown({
+      accountId: 'a1',
+      model: 'gemini-3-pro-high',
+      until,
+      kind: 'rate-limited',
+      reason: 'slow down',
+    });
+    expect(manager.decide(account, 'gemini-3-pro-low').kind).toBe('proceed');
+    manager.setCooldown({
+      accountId: 'a1',
+      model: 'gemini-3-pro-high',
+      until,
+      kind: 'capacity',
+      reason: 'x',
+      pool: true,
+    });
+    expect(manager.decide(account, 'gemini-pro-agent').kind).toBe('exhausted');
+    manager.setCooldown({
+      accountId: 'a1',
+      model: 'custom-model',
+      until,
+      kind: 'quota-exhausted',
+      reason: 'x',
+    });
+    expect(manager.listCooldowns('a1').filter((c) => c.model === 'custom-model')).toHaveLength(1);
+  });
+
   it('validates cooldowns', () => {
     const { manager } = setup();
     expect(() => manager.setCooldown({ accountId: '', until: 1, kind: 'manual', reason: 'x' })).toThrow(
