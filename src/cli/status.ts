@@ -8,16 +8,16 @@ import { ledgerFilePath, resolveDataDir } from '../store/dataDir';
 import { FileLedgerStore } from '../store/ledgerFileStore';
 import type { CliCommand } from './command';
 
-const HELP = `Usage: quota-pilot status [--data-dir DIR] [--time-zone ZONE] [--json]
+const HELP = `Usage: quota-pilot status [--data-dir DIR] [--json]
 
 Prints today's usage per account and model from the usage ledger: requests, input / output /
 thinking tokens, errors, the most binding limit (used %, left), the provider's remaining quota,
-alerts fired and reservations outstanding.
+alerts fired and reservations outstanding. Days start at midnight in the time zone the ledger
+was written with (the quotaPilot.ledger.timeZone setting of whoever records the usage).
 
 Options:
-  --data-dir DIR     Folder holding ledger.json (default: $QUOTA_PILOT_DATA_DIR or ~/.quota-pilot)
-  --time-zone ZONE   IANA zone whose midnight starts the day (default: UTC), e.g. Europe/Paris
-  --json             Print the summary as JSON (the same data the dashboard and admin API use)`;
+  --data-dir DIR  Folder holding ledger.json (default: $QUOTA_PILOT_DATA_DIR or ~/.quota-pilot)
+  --json          Print the summary as JSON (the same data the dashboard and admin API use)`;
 
 export const statusCommand: CliCommand = {
   name: 'status',
@@ -25,7 +25,6 @@ export const statusCommand: CliCommand = {
   help: HELP,
   options: {
     'data-dir': { type: 'string' },
-    'time-zone': { type: 'string' },
     json: { type: 'boolean' },
   },
   async run(values) {
@@ -42,18 +41,19 @@ export const statusCommand: CliCommand = {
         return 0;
       }
     }
-    const timeZone = typeof values['time-zone'] === 'string' ? values['time-zone'] : 'UTC';
+    const store = new FileLedgerStore(file, { readOnly: true });
+    const loaded = await store.load();
     let ledger: UsageLedger;
     try {
       ledger = await UsageLedger.open({
         clock: new SystemClock(),
-        store: new FileLedgerStore(file, { readOnly: true }),
-        config: { timeZone },
+        store,
+        config: { timeZone: loaded.doc?.timeZone ?? 'UTC' },
       });
     } catch (err) {
       if (err instanceof ConfigError) {
         process.stderr.write(`quota-pilot status: ${err.message}\n`);
-        return 2;
+        return 1;
       }
       throw err;
     }

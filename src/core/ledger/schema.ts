@@ -178,6 +178,8 @@ export type LedgerAlert = z.infer<typeof AlertSchema>;
 export const LedgerDocSchema = z.object({
   version: z.literal(LEDGER_DOC_VERSION),
   savedAt: EpochMsSchema,
+  /** The zone the daily counters were computed in (readers such as `status` use it). */
+  timeZone: z.string().min(1).optional(),
   counters: z.array(CounterSchema),
   providerWindows: z.array(ProviderWindowSchema),
   providerFractions: z.array(ProviderFractionSchema),

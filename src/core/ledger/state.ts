@@ -104,6 +104,7 @@ export class LedgerState {
     return {
       version: LEDGER_DOC_VERSION,
       savedAt,
+      timeZone: this.timeZone,
       counters: [...this.counters.values()].map((c) => ({ ...c })),
       providerWindows: [...this.providerWindows.values()].map((w) => ({ ...w })),
       providerFractions: [...this.fractions.values()].map((f) => ({ ...f })),
