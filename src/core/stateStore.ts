@@ -254,16 +254,19 @@ export class StateStore {
     this.changes.emit(snap);
   }
 
-  /** Next instant at which only time changes the picture: a cooldown ends or an entry turns stale. */
+  /**
+   * Next instant at which only time changes the picture: a cooldown ends, an entry turns stale (TTL)
+   * or a reading passes its reset time.
+   */
   private armTimeTimer(snap: EngineSnapshot): void {
     const now = snap.generatedAt;
     let next = Infinity;
     for (const c of snap.cooldowns) if (c.until > now && c.until < next) next = c.until;
     const ttl = snap.cache.ttlMs;
     for (const a of snap.accounts) {
-      for (const m of a.models) {
-        if (m.fetchedAt !== null && m.fetchedAt + ttl > now && m.fetchedAt + ttl < next)
-          next = m.fetchedAt + ttl;
+      for (const e of this.manager.cache.entriesOf(a.account.id)) {
+        const staleAt = Math.min(e.fetchedAt + ttl, e.quotaValidUntil);
+        if (staleAt > now && staleAt < next) next = staleAt;
       }
     }
     if (next === this.timeTimerAt) return;

@@ -108,6 +108,19 @@ describe('StateStore', () => {
     expect(events.at(-1)?.accounts[0]?.models[0]?.decision.freshness).toBe('stale');
   });
 
+  it('emits when a reading passes its reset time', async () => {
+    const { clock, provider, manager, registry, events } = setup();
+    provider.setModels('a1', { [M]: { remaining: 0, resetInMs: 30_000 } });
+    await manager.refresh(registry.get('a1') ?? makeAccount('a1'));
+    clock.advance(0);
+    expect(events.at(-1)?.accounts[0]?.models[0]?.decision.kind).toBe('exhausted');
+    clock.advance(30_000);
+    expect(events.at(-1)?.accounts[0]?.models[0]?.decision).toMatchObject({
+      kind: 'proceed',
+      freshness: 'stale',
+    });
+  });
+
   it('follows the monitor', async () => {
     const { clock, monitor, events } = setup();
     monitor.start();
