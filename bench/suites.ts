@@ -4,5 +4,6 @@
  */
 import type { BenchSuite } from './harness';
 import { engineSuite } from './engine';
+import { ledgerSuite } from './ledger';
 
-export const SUITES: BenchSuite[] = [engineSuite];
+export const SUITES: BenchSuite[] = [engineSuite, ledgerSuite];

@@ -738,7 +738,8 @@ export class UsageLedger {
       const day = dayWindow(now, this.config.timeZone);
       out.resetTime = day.end;
       for (const c of this.state.byInstance.get(dailyInstanceKey(day.start)) ?? []) {
-        if (matches(limit, c.account, poolOf(c.model))) add(c);
+        if (limit.account !== undefined && limit.account !== c.account) continue;
+        if (limit.pool === undefined || limit.pool === poolOf(c.model)) add(c);
       }
       return out;
     }
