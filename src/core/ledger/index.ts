@@ -11,3 +11,5 @@ export { dayWindow, localDateKey, isValidTimeZone } from './timeWindows';
 export type { DayWindow } from './timeWindows';
 export { mergeOpsIntoDoc } from './state';
 export type { LedgerOp } from './state';
+export { registerUsageSection, usageSection, UsageSectionSchema, USAGE_SECTION } from './stateSection';
+export type { SectionHost, UsageSection } from './stateSection';
