@@ -6,6 +6,8 @@
  * key live in SecretStorage.
  */
 import { z } from 'zod';
+import { LimitListSchema, ThresholdListSchema } from '../core/ledger/schema';
+import type { Limit } from '../core/ledger/schema';
 import { ModelMappingSchema } from '../core/modelMapping';
 import { DEFAULT_STATUS_FORMAT, validateStatusFormat } from './view/statusBar';
 
@@ -36,24 +38,15 @@ export const SETTINGS = {
   cacheTtlSeconds: { schema: z.number().int().min(10).max(3600), default: 300 },
   'thresholds.warnPercent': { schema: z.number().min(1).max(99), default: 10 },
   'thresholds.floorPercent': { schema: z.number().min(0).max(98), default: 5 },
-  'alerts.levels': {
-    schema: z
-      .array(z.number().gt(0).max(100))
-      .min(1)
-      .max(10)
-      .refine(
-        (l) => l.every((v, i) => i === 0 || v > (l[i - 1] as number)),
-        'levels must be in ascending order',
-      ),
-    default: [50, 80, 90],
-  },
-  'alerts.timeZone': {
+  'ledger.alertThresholds': { schema: ThresholdListSchema, default: [50, 80, 90] },
+  'ledger.timeZone': {
     schema: z
       .string()
       .min(1)
       .refine(validTimeZone, 'is not an IANA time zone such as "UTC" or "Europe/Berlin"'),
     default: 'UTC',
   },
+  'ledger.limits': { schema: LimitListSchema, default: [] as Limit[] },
   'statusBar.format': {
     schema: z.string().superRefine((f, ctx) => {
       const problem = validateStatusFormat(f);

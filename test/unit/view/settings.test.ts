@@ -9,7 +9,7 @@ describe('parseSettings', () => {
     const { settings, problems } = parseSettings(from({}));
     expect(problems).toEqual([]);
     expect(settings['proxy.port']).toBe(8383);
-    expect(settings['alerts.levels']).toEqual([50, 80, 90]);
+    expect(settings['ledger.alertThresholds']).toEqual([50, 80, 90]);
     expect(settings.logLevel).toBe('info');
   });
 
@@ -17,21 +17,22 @@ describe('parseSettings', () => {
     const { settings, problems } = parseSettings(
       from({
         'proxy.port': 9000,
-        'alerts.timeZone': 'Europe/Berlin',
+        'ledger.timeZone': 'Europe/Berlin',
         modelMapping: { 'gpt-4o': 'gemini-3-flash' },
       }),
     );
     expect(problems).toEqual([]);
     expect(settings['proxy.port']).toBe(9000);
-    expect(settings['alerts.timeZone']).toBe('Europe/Berlin');
+    expect(settings['ledger.timeZone']).toBe('Europe/Berlin');
     expect(settings.modelMapping).toEqual({ 'gpt-4o': 'gemini-3-flash' });
   });
 
   it.each<[SettingKey, unknown, RegExp]>([
     ['proxy.port', 80, /quotaPilot\.proxy\.port = 80 is invalid.*>=1024.*default 8383/],
     ['refreshIntervalSeconds', 5, /refreshIntervalSeconds = 5 is invalid/],
-    ['alerts.levels', [90, 50], /ascending/],
-    ['alerts.timeZone', 'Mars/Olympus', /IANA time zone/],
+    ['ledger.alertThresholds', [90, 50], /ascending/],
+    ['ledger.limits', [{ window: 'hourly', requests: 5 }], /unknown window "hourly"/],
+    ['ledger.timeZone', 'Mars/Olympus', /IANA time zone/],
     ['statusBar.format', '{nope}', /Unknown placeholder \{nope\}/],
     ['upstream.baseUrls', ['ftp://x'], /at 0: must start with http/],
     ['logLevel', 'loud', /logLevel = "loud" is invalid/],
