@@ -85,6 +85,27 @@ describe('the daily window', () => {
     expect(ledger.summary().day).toBe('2026-03-09');
   });
 
+  it('keeps counting through the 25-hour fall-back day of a zone', () => {
+    // 2026-11-01 in New York lasts from 04:00 UTC to 05:00 UTC the next day.
+    const { clock, ledger } = setup({ timeZone: 'America/New_York' }, Date.UTC(2026, 10, 1, 4, 0));
+    ledger.record({ account: A, model: SONNET });
+    clock.advance(24 * H + 59 * 60_000); // 04:59 UTC on the 2nd: still the 1st in New York
+    ledger.record({ account: A, model: SONNET });
+    expect(ledger.usage(A, SONNET).requests).toBe(2);
+    clock.advance(60_000);
+    expect(ledger.summary().day).toBe('2026-11-02');
+    expect(ledger.usage(A, SONNET).requests).toBe(0);
+  });
+
+  it('switches to a new zone when reconfigured, and rejects a bad one', () => {
+    const { ledger } = setup({}, Date.UTC(2026, 0, 5, 23, 30));
+    expect(ledger.summary().day).toBe('2026-01-05');
+    ledger.configure({ timeZone: 'Asia/Tokyo' });
+    expect(ledger.summary()).toMatchObject({ day: '2026-01-06', timeZone: 'Asia/Tokyo' });
+    expect(() => ledger.configure({ timeZone: 'Nowhere/Land' })).toThrow(/IANA/);
+    expect(ledger.timeZone).toBe('Asia/Tokyo');
+  });
+
   it('fires a threshold again in the next day, not twice in one day', () => {
     const { clock, ledger, alerts } = setup({ limits: [{ window: 'daily', requests: 2 }] });
     ledger.record({ account: A, model: SONNET });
