@@ -1,0 +1,426 @@
+/**
+ * The account pool: which account serves the next request for a model, and what an attempt's
+ * outcome teaches the engine.
+ *
+ * acquire(model, sessionKey):
+ *  1. a pinned account (fixed mode) serves while it can;
+ *  2. a session stays on its bound account while that account's decision is not exhausted
+ *     (low quota logs a warning and keeps it — the prompt cache lives there);
+ *  3. otherwise the prioritizer ranks the usable accounts, counting quota already promised to
+ *     in-flight reservations, so parallel requests spread instead of piling onto one account;
+ *  4. the chosen account takes a ledger reservation (a refusal over a user limit moves on to the
+ *     next account); the session is (re)bound to it.
+ * With no account able to serve, `NoAccountCanServeError` carries the earliest time one will.
+ *
+ * release(lease, outcome): success records usage (releasing the reservation) and clears failure
+ * counts; failures set cooldowns from the parsed delay, feed the quota cache, or take the account
+ * out of rotation, as the kind of error says.
+ */
+import { poolOf } from '../catalog';
+import type { AccountRegistry } from '../accountRegistry';
+import type { Clock } from '../clock';
+import type { UsageLedger } from '../ledger/ledger';
+import type { QuotaMonitor } from '../monitor';
+import type { RankCandidate } from '../prioritizer';
+import { rankAccounts } from '../prioritizer';
+import type { ProviderError } from '../provider';
+import type { QuotaManager } from '../quotaManager';
+import type { Account, Decision } from '../types';
+import { LruTtlMap } from './lruTtlMap';
+
+export interface PoolLogger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface AccountPoolOptions {
+  clock: Clock;
+  registry: AccountRegistry;
+  manager: QuotaManager;
+  ledger: UsageLedger;
+  monitor?: QuotaMonitor;
+  logger?: PoolLogger;
+  /** How long an idle session keeps its account; default 2 h. */
+  sessionTtlMs?: number;
+  /** Bound on remembered sessions; default 10,000. */
+  maxSessions?: number;
+  /** Tokens reserved per request when the caller gives no estimate; default 4,000. */
+  defaultReserveTokens?: number;
+  /** Lifetime of a request's reservation if nobody releases it; default 10 min. */
+  reservationTtlMs?: number;
+  /** 429s for one account × pool inside this window count once; default 2 s. */
+  burstWindowMs?: number;
+  /** Share of an account's quota one request is assumed to take, for spreading; default 0.002. */
+  requestFraction?: number;
+}
+
+export interface Lease {
+  account: Account;
+  model: string;
+  sessionKey: string | null;
+  reservationId: string | null;
+  /** Why this account: "pinned", "session", or the prioritizer's reason. */
+  reason: string;
+  decision: Decision;
+  acquiredAt: number;
+}
+
+export type Outcome =
+  | { kind: 'success'; usage?: { inputTokens?: number; outputTokens?: number; thinkingTokens?: number } }
+  | { kind: 'error'; error: ProviderError }
+  /** The client went away or the call was cancelled: nothing was learned about the account. */
+  | { kind: 'aborted' };
+
+export class NoAccountCanServeError extends Error {
+  constructor(
+    readonly model: string,
+    /** Earliest time (epoch ms) an account will serve the model again; null when unknown. */
+    readonly availableAt: number | null,
+    readonly reasons: readonly string[],
+  ) {
+    super(
+      `No account can serve ${model} now` +
+        (reasons.length > 0 ? ` (${reasons.slice(0, 3).join('; ')}${reasons.length > 3 ? '; …' : ''})` : '') +
+        '.',
+    );
+    this.name = 'NoAccountCanServeError';
+  }
+}
+
+export interface AcquireOptions {
+  /** Accounts already tried for this request (failover). */
+  exclude?: ReadonlySet<string>;
+  /** Tokens to reserve; default `defaultReserveTokens`. */
+  reserveTokens?: number;
+}
+
+const RATE_LIMIT_BASE_MS = 1_000;
+const RATE_LIMIT_MAX_MS = 60_000;
+const TRANSIENT_BASE_MS = 5_000;
+const TRANSIENT_MAX_MS = 120_000;
+const QUOTA_FALLBACK_MS = 5 * 60_000;
+
+export class AccountPool {
+  private readonly clock: Clock;
+  private readonly registry: AccountRegistry;
+  private readonly manager: QuotaManager;
+  private readonly ledger: UsageLedger;
+  private readonly monitor: QuotaMonitor | undefined;
+  private readonly logger: PoolLogger | undefined;
+  private readonly sessions: LruTtlMap<string, string>;
+  private readonly defaultReserveTokens: number;
+  private readonly reservationTtlMs: number;
+  private readonly burstWindowMs: number;
+  private readonly requestFraction: number;
+  private readonly failures = new Map<string, number[]>();
+  /** Consecutive short failures per account × model, for escalating backoff. */
+  private readonly streaks = new Map<string, number>();
+  /** Last time a 429 was counted per account × pool. */
+  private readonly last429 = new Map<string, number>();
+  private pinnedId: string | null = null;
+  private last: { accountId: string; model: string } | null = null;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(options: AccountPoolOptions) {
+    this.clock = options.clock;
+    this.registry = options.registry;
+    this.manager = options.manager;
+    this.ledger = options.ledger;
+    this.monitor = options.monitor;
+    this.logger = options.logger;
+    this.sessions = new LruTtlMap(options.maxSessions ?? 10_000, options.sessionTtlMs ?? 2 * 3_600_000, () =>
+      this.clock.now(),
+    );
+    this.defaultReserveTokens = options.defaultReserveTokens ?? 4_000;
+    this.reservationTtlMs = options.reservationTtlMs ?? 10 * 60_000;
+    this.burstWindowMs = options.burstWindowMs ?? 2_000;
+    this.requestFraction = options.requestFraction ?? 0.002;
+  }
+
+  /** Fires when the pin or the current account changes. */
+  onChange(listener: () => void): { dispose(): void } {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  pin(accountId: string | null): void {
+    if (accountId !== null && !this.registry.get(accountId)) {
+      throw new Error(`Cannot pin "${accountId}": no such account.`);
+    }
+    this.pinnedId = accountId;
+    this.emit();
+  }
+
+  pinned(): string | null {
+    return this.pinnedId && this.registry.get(this.pinnedId) ? this.pinnedId : null;
+  }
+
+  /** The account and model of the last successful request. */
+  current(): { accountId: string; model: string } | null {
+    return this.last;
+  }
+
+  sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  acquire(model: string, sessionKey: string | null, options: AcquireOptions = {}): Lease {
+    const now = this.clock.now();
+    const exclude = options.exclude ?? new Set<string>();
+    const tokens = options.reserveTokens ?? this.defaultReserveTokens;
+    const accounts = this.registry.list().filter((a) => !exclude.has(a.id));
+    const decisions = new Map<string, Decision>();
+    const decisionOf = (a: Account): Decision => {
+      let d = decisions.get(a.id);
+      if (!d) {
+        d = this.manager.decide(a, model);
+        decisions.set(a.id, d);
+        if (d.freshness !== 'fresh') this.manager.refreshInBackground(a);
+      }
+      return d;
+    };
+
+    const tryLease = (account: Account, reason: string): Lease | null => {
+      const decision = decisionOf(account);
+      if (account.status.kind !== 'active' || decision.kind === 'exhausted') return null;
+      const reserved = this.ledger.reserve(account.id, model, { requests: 1, tokens }, this.reservationTtlMs);
+      if (!reserved.ok) {
+        this.logger?.info(`pool: ${account.label} skipped for ${model}: ${reserved.reason}`);
+        return null;
+      }
+      if (sessionKey !== null) this.sessions.set(sessionKey, account.id);
+      return {
+        account,
+        model,
+        sessionKey,
+        reservationId: reserved.id,
+        reason,
+        decision,
+        acquiredAt: now,
+      };
+    };
+
+    // 1. Pinned.
+    const pinned = this.pinned();
+    if (pinned !== null && !exclude.has(pinned)) {
+      const account = this.registry.get(pinned) as Account;
+      const lease = tryLease(account, 'pinned');
+      if (lease) return lease;
+      this.logger?.warn(
+        `pool: pinned account ${account.label} cannot serve ${model} (${decisionOf(account).reason}); routing elsewhere`,
+      );
+    }
+
+    // 2. Session binding.
+    const boundId = sessionKey !== null ? this.sessions.get(sessionKey) : undefined;
+    if (boundId !== undefined && !exclude.has(boundId)) {
+      const account = this.registry.get(boundId);
+      if (account) {
+        const d = decisionOf(account);
+        if (d.kind === 'low-quota')
+          this.logger?.warn(`pool: session stays on ${account.label} with low quota: ${d.reason}`);
+        const lease = tryLease(account, 'session');
+        if (lease) return lease;
+        this.logger?.info(`pool: session moves off ${account.label}: ${d.reason}`);
+      }
+    }
+
+    // 3. The prioritizer.
+    const candidates: RankCandidate[] = accounts.map((account) => {
+      const r = this.ledger.reservedFor(account.id, model);
+      return {
+        account,
+        decision: decisionOf(account),
+        reservedFraction: Math.min(1, r.requests * this.requestFraction),
+        failures: this.failures.get(account.id) ?? [],
+      };
+    });
+    for (const ranked of rankAccounts(candidates, model, now)) {
+      if (ranked.accountId === boundId || ranked.accountId === pinned) continue;
+      const lease = tryLease(ranked.account, ranked.reason);
+      if (lease) {
+        if (boundId !== undefined && boundId !== ranked.accountId) {
+          this.logger?.info(`pool: session rebound to ${ranked.account.label} (${ranked.reason})`);
+        }
+        return lease;
+      }
+    }
+    // The bound or pinned account may still be the only one left (e.g. after a refused reservation).
+    throw this.noAccount(model, accounts, decisionOf, now);
+  }
+
+  release(lease: Lease, outcome: Outcome): void {
+    const now = this.clock.now();
+    const { account, model } = lease;
+    const key = `${account.id}\u0000${model}`;
+    if (outcome.kind === 'aborted') {
+      if (lease.reservationId) this.ledger.release(lease.reservationId);
+      return;
+    }
+    if (outcome.kind === 'success') {
+      this.ledger.record({
+        account: account.id,
+        model,
+        inputTokens: outcome.usage?.inputTokens ?? 0,
+        outputTokens: outcome.usage?.outputTokens ?? 0,
+        thinkingTokens: outcome.usage?.thinkingTokens ?? 0,
+        ...(lease.reservationId ? { reservationId: lease.reservationId } : {}),
+      });
+      this.failures.delete(account.id);
+      this.streaks.delete(key);
+      if (this.last?.accountId !== account.id || this.last.model !== model) {
+        this.last = { accountId: account.id, model };
+        this.emit();
+      }
+      return;
+    }
+    const err = outcome.error;
+    this.ledger.record({
+      account: account.id,
+      model,
+      error: true,
+      ...(lease.reservationId ? { reservationId: lease.reservationId } : {}),
+    });
+    this.learn(account, model, err, now);
+  }
+
+  /** Applies what an upstream error says about an account (also used for errors outside a lease). */
+  learn(account: Account, model: string, err: ProviderError, now = this.clock.now()): void {
+    const key = `${account.id}\u0000${model}`;
+    const poolKey = `${account.id}\u0000${poolOf(model)}`;
+    switch (err.kind) {
+      case 'quota-exhausted': {
+        const lastAt = this.last429.get(poolKey);
+        const burst = lastAt !== undefined && now - lastAt < this.burstWindowMs;
+        this.last429.set(poolKey, now);
+        const until =
+          err.resetTime ??
+          (err.retryAfterMs !== undefined ? now + err.retryAfterMs : now + QUOTA_FALLBACK_MS);
+        this.manager.setCooldown({
+          accountId: account.id,
+          model,
+          until,
+          kind: 'quota-exhausted',
+          reason: `quota exhausted (429) until the reset`,
+        });
+        this.manager.mergeReadings(account.id, [
+          {
+            model,
+            remainingFraction: 0,
+            resetTime: err.resetTime ?? until,
+            source: 'response',
+            fetchedAt: now,
+          },
+        ]);
+        if (!burst) {
+          this.noteFailure(account.id, now);
+          this.monitor?.nudge(account.id);
+        }
+        return;
+      }
+      case 'rate-limited':
+      case 'capacity': {
+        const lastAt = this.last429.get(poolKey);
+        const burst = lastAt !== undefined && now - lastAt < this.burstWindowMs;
+        this.last429.set(poolKey, now);
+        const streak = burst ? (this.streaks.get(key) ?? 1) : (this.streaks.get(key) ?? 0) + 1;
+        this.streaks.set(key, streak);
+        const backoff = Math.min(RATE_LIMIT_MAX_MS, RATE_LIMIT_BASE_MS * 2 ** (streak - 1));
+        this.manager.setCooldown({
+          accountId: account.id,
+          model,
+          until: now + (err.retryAfterMs ?? backoff),
+          kind: err.kind === 'capacity' ? 'capacity' : 'rate-limited',
+          reason: err.kind === 'capacity' ? 'upstream out of capacity' : 'rate limited (429)',
+        });
+        if (!burst) this.noteFailure(account.id, now);
+        return;
+      }
+      case 'verification-required':
+        this.registry.update(account.id, {
+          status: {
+            kind: 'needs-verification',
+            reason: err.message || 'The provider asks you to verify this account.',
+            ...(err.url ? { url: err.url } : {}),
+          },
+        });
+        this.logger?.warn(`pool: ${account.label} needs verification; out of rotation until you verify it`);
+        return;
+      case 'forbidden':
+        this.registry.update(account.id, {
+          status: {
+            kind: 'restricted',
+            reason: err.message || 'The provider refused this account.',
+            ...(err.url ? { url: err.url } : {}),
+          },
+        });
+        this.logger?.warn(`pool: ${account.label} restricted (${err.message}); out of rotation`);
+        return;
+      case 'auth-expired':
+        // The client already refreshed once and retried; a refresh token the provider refused
+        // has disabled the account through the token manager. Otherwise cool down briefly.
+        this.manager.setCooldown({
+          accountId: account.id,
+          until: now + 30_000,
+          kind: 'auth',
+          reason: 'credentials refused; retrying shortly',
+        });
+        this.noteFailure(account.id, now);
+        return;
+      case 'transient': {
+        const streak = (this.streaks.get(key) ?? 0) + 1;
+        this.streaks.set(key, streak);
+        this.manager.setCooldown({
+          accountId: account.id,
+          model,
+          until:
+            now + (err.retryAfterMs ?? Math.min(TRANSIENT_MAX_MS, TRANSIENT_BASE_MS * 2 ** (streak - 1))),
+          kind: 'transient',
+          reason: `upstream error (${err.status ?? 'network'})`,
+        });
+        this.noteFailure(account.id, now);
+        return;
+      }
+      default:
+        // not-found, invalid-response, aborted: not the account's fault.
+        return;
+    }
+  }
+
+  /** Forgets an account (removed by the user). */
+  forget(accountId: string): void {
+    this.failures.delete(accountId);
+    for (const [k, v] of this.sessions.entries()) if (v === accountId) this.sessions.delete(k);
+    if (this.pinnedId === accountId) this.pinnedId = null;
+    if (this.last?.accountId === accountId) this.last = null;
+    this.emit();
+  }
+
+  private noteFailure(accountId: string, now: number): void {
+    const list = (this.failures.get(accountId) ?? []).filter((t) => now - t < 10 * 60_000);
+    list.push(now);
+    this.failures.set(accountId, list.slice(-20));
+  }
+
+  private noAccount(
+    model: string,
+    accounts: readonly Account[],
+    decisionOf: (a: Account) => Decision,
+    now: number,
+  ): NoAccountCanServeError {
+    let earliest: number | null = null;
+    const reasons: string[] = [];
+    for (const a of accounts) {
+      const d = decisionOf(a);
+      reasons.push(`${a.label}: ${d.reason}`);
+      if (a.status.kind !== 'active') continue;
+      const at = d.cooldownUntil ?? (d.kind === 'exhausted' ? d.resetTime : now);
+      if (at !== null && at >= now && (earliest === null || at < earliest)) earliest = at;
+    }
+    return new NoAccountCanServeError(model, earliest, reasons);
+  }
+
+  private emit(): void {
+    for (const l of this.listeners) l();
+  }
+}

@@ -1,0 +1,2 @@
+export * from './accountPool';
+export * from './lruTtlMap';

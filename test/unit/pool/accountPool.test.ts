@@ -1,0 +1,269 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { AccountRegistry } from '../../../src/core/accountRegistry';
+import { VirtualClock } from '../../../src/core/clock';
+import { UsageLedger } from '../../../src/core/ledger/ledger';
+import type { Lease } from '../../../src/core/pool/accountPool';
+import { AccountPool, NoAccountCanServeError } from '../../../src/core/pool/accountPool';
+import { ProviderError } from '../../../src/core/provider';
+import { QuotaManager } from '../../../src/core/quotaManager';
+import { FakeProvider, makeAccount } from '../../support/fakeProvider';
+
+const MODEL = 'claude-sonnet-4-6';
+const H = 3_600_000;
+
+let clock: VirtualClock;
+let provider: FakeProvider;
+let registry: AccountRegistry;
+let manager: QuotaManager;
+let ledger: UsageLedger;
+let pool: AccountPool;
+let logs: string[];
+
+async function setup(
+  accounts: Array<[id: string, remaining: number, tier?: 'FREE' | 'PRO' | 'ULTRA']>,
+  limits: unknown[] = [],
+) {
+  clock = new VirtualClock(Date.UTC(2026, 10, 23, 9));
+  provider = new FakeProvider(clock);
+  registry = new AccountRegistry();
+  manager = new QuotaManager({ clock, provider });
+  ledger = new UsageLedger({ clock, config: { limits } });
+  logs = [];
+  pool = new AccountPool({
+    clock,
+    registry,
+    manager,
+    ledger,
+    logger: { info: (m) => logs.push(m), warn: (m) => logs.push(`WARN ${m}`) },
+  });
+  for (const [id, remaining, tier] of accounts) {
+    registry.add(makeAccount(id, { tier: tier ?? 'PRO' }));
+    provider.setModels(id, { [MODEL]: { remaining, resetInMs: 5 * H } });
+  }
+  await Promise.all(registry.list().map((a) => manager.refresh(a)));
+}
+
+const ok = (lease: Lease, tokens = 100) =>
+  pool.release(lease, { kind: 'success', usage: { inputTokens: tokens, outputTokens: tokens } });
+
+describe('AccountPool', () => {
+  beforeEach(() => setup([]));
+
+  it('picks the best account by the prioritizer when there is no session or pin', async () => {
+    await setup([
+      ['a', 0.3],
+      ['b', 0.9],
+      ['c', 0.6],
+    ]);
+    const lease = pool.acquire(MODEL, null);
+    expect(lease.account.id).toBe('b');
+    expect(lease.reservationId).toBeTruthy();
+    expect(ledger.reservedFor('b', MODEL).count).toBe(1);
+  });
+
+  it('keeps a session on its account, also when it is low, and rebinds when it is exhausted', async () => {
+    await setup([
+      ['a', 0.9],
+      ['b', 0.5],
+    ]);
+    const first = pool.acquire(MODEL, 's1');
+    expect(first.account.id).toBe('a');
+    ok(first);
+    // a drops to low (below warn, above floor): the session stays, with a warning.
+    provider.setModels('a', { [MODEL]: { remaining: 0.08, resetInMs: 5 * H } });
+    await manager.refresh(registry.get('a')!);
+    const second = pool.acquire(MODEL, 's1');
+    expect(second).toMatchObject({ reason: 'session' });
+    expect(second.account.id).toBe('a');
+    expect(logs.some((l) => l.startsWith('WARN pool: session stays on a with low quota'))).toBe(true);
+    ok(second);
+    // a is exhausted: the session moves to b and stays there.
+    provider.setModels('a', { [MODEL]: { remaining: 0.01, resetInMs: 5 * H } });
+    await manager.refresh(registry.get('a')!);
+    const third = pool.acquire(MODEL, 's1');
+    expect(third.account.id).toBe('b');
+    ok(third);
+    expect(pool.acquire(MODEL, 's1')).toMatchObject({ reason: 'session', account: { id: 'b' } });
+  });
+
+  it('holds a pin unless the pinned account cannot serve', async () => {
+    await setup([
+      ['a', 0.2],
+      ['b', 0.9],
+    ]);
+    pool.pin('a');
+    expect(pool.acquire(MODEL, null)).toMatchObject({ reason: 'pinned', account: { id: 'a' } });
+    pool.release(pool.acquire(MODEL, null), {
+      kind: 'error',
+      error: new ProviderError('quota-exhausted', 'out', { resetTime: clock.now() + 3 * H }),
+    });
+    expect(pool.acquire(MODEL, null).account.id).toBe('b');
+    expect(() => pool.pin('nope')).toThrow(/no such account/);
+  });
+
+  it('sets a quota cooldown until the reset on a 429, even days away, and feeds the cache', async () => {
+    await setup([
+      ['a', 0.9],
+      ['b', 0.5],
+    ]);
+    const lease = pool.acquire(MODEL, null);
+    const reset = clock.now() + 3 * 24 * H;
+    pool.release(lease, {
+      kind: 'error',
+      error: new ProviderError('quota-exhausted', 'out', { resetTime: reset }),
+    });
+    const cd = manager.activeCooldown('a', MODEL);
+    expect(cd?.until).toBe(reset);
+    expect(manager.decide(registry.get('a')!, MODEL).kind).toBe('exhausted');
+    // The pool shares quota: other Claude models of a are out too.
+    expect(manager.decide(registry.get('a')!, 'claude-opus-4-6-thinking').kind).toBe('exhausted');
+    expect(pool.acquire(MODEL, null).account.id).toBe('b');
+  });
+
+  it('uses short, escalating cooldowns for rate limits and counts simultaneous 429s once', async () => {
+    await setup([
+      ['a', 0.9],
+      ['b', 0.5],
+    ]);
+    pool.pin('a');
+    const t0 = clock.now();
+    const leases = [pool.acquire(MODEL, null), pool.acquire(MODEL, null)];
+    expect(leases.map((l) => l.account.id)).toEqual(['a', 'a']);
+    for (const l of leases)
+      pool.release(l, { kind: 'error', error: new ProviderError('rate-limited', 'slow down') });
+    expect(manager.activeCooldown('a', MODEL)!.until - t0).toBe(1_000);
+    // While a cools down, the pin yields to b.
+    expect(pool.acquire(MODEL, null).account.id).toBe('b');
+    await clock.advanceAsync(5_000);
+    pool.release(pool.acquire(MODEL, null), {
+      kind: 'error',
+      error: new ProviderError('rate-limited', 'slow down'),
+    });
+    expect(manager.activeCooldown('a', MODEL)!.until - clock.now()).toBe(2_000);
+    // A delay given by the upstream wins.
+    await clock.advanceAsync(5_000);
+    pool.release(pool.acquire(MODEL, null), {
+      kind: 'error',
+      error: new ProviderError('rate-limited', 'slow down', { retryAfterMs: 7_000 }),
+    });
+    expect(manager.activeCooldown('a', MODEL)!.until - clock.now()).toBe(7_000);
+  });
+
+  it('takes an account out of rotation on VALIDATION_REQUIRED or a ban, with reason and URL', async () => {
+    await setup([
+      ['a', 0.9],
+      ['b', 0.5],
+      ['c', 0.4],
+    ]);
+    pool.release(pool.acquire(MODEL, null), {
+      kind: 'error',
+      error: new ProviderError('verification-required', 'Verify your account', {
+        url: 'https://example.com/v',
+      }),
+    });
+    expect(registry.get('a')!.status).toEqual({
+      kind: 'needs-verification',
+      reason: 'Verify your account',
+      url: 'https://example.com/v',
+    });
+    pool.release(pool.acquire(MODEL, null), {
+      kind: 'error',
+      error: new ProviderError('forbidden', 'Terms of Service'),
+    });
+    expect(registry.get('b')!.status.kind).toBe('restricted');
+    expect(pool.acquire(MODEL, null).account.id).toBe('c');
+  });
+
+  it('throws NoAccountCanServe with the earliest time an account serves again', async () => {
+    await setup([
+      ['a', 0.9],
+      ['b', 0.5],
+    ]);
+    const now = clock.now();
+    pool.release(pool.acquire(MODEL, null), {
+      kind: 'error',
+      error: new ProviderError('quota-exhausted', 'x', { resetTime: now + 4 * H }),
+    });
+    pool.release(pool.acquire(MODEL, null), {
+      kind: 'error',
+      error: new ProviderError('quota-exhausted', 'x', { resetTime: now + 2 * H }),
+    });
+    let caught: unknown;
+    try {
+      pool.acquire(MODEL, 's');
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(NoAccountCanServeError);
+    expect((caught as NoAccountCanServeError).availableAt).toBe(now + 2 * H);
+    expect((caught as Error).message).toMatch(/No account can serve claude-sonnet-4-6 now \(a: .*; b: .*\)/);
+  });
+
+  it('spreads parallel acquires over accounts by their reservations', async () => {
+    await setup([
+      ['a', 0.5],
+      ['b', 0.5],
+      ['c', 0.5],
+      ['d', 0.5],
+    ]);
+    const pool2 = new AccountPool({ clock, registry, manager, ledger, requestFraction: 0.05 });
+    const leases = Array.from({ length: 20 }, () => pool2.acquire(MODEL, null));
+    const counts = new Map<string, number>();
+    for (const l of leases) counts.set(l.account.id, (counts.get(l.account.id) ?? 0) + 1);
+    expect([...counts.values()].sort()).toEqual([5, 5, 5, 5]);
+    // Releasing gives the quota back to the ranking.
+    for (const l of leases) pool2.release(l, { kind: 'aborted' });
+    expect(['a', 'b', 'c', 'd'].map((id) => ledger.reservedFor(id, MODEL).count)).toEqual([0, 0, 0, 0]);
+  });
+
+  it('skips an account whose reservation a user limit refuses', async () => {
+    await setup(
+      [
+        ['a', 0.9],
+        ['b', 0.5],
+      ],
+      [{ account: 'a', window: 'daily', requests: 1 }],
+    );
+    ok(pool.acquire(MODEL, null));
+    const next = pool.acquire(MODEL, null);
+    expect(next.account.id).toBe('b');
+    expect(logs.some((l) => /a skipped for claude-sonnet-4-6: .*limit/i.test(l))).toBe(true);
+  });
+
+  it('records usage and releases the reservation on success, and reports the current account', async () => {
+    await setup([['a', 0.9]]);
+    const lease = pool.acquire(MODEL, null);
+    ok(lease, 250);
+    expect(ledger.reservedFor('a', MODEL).count).toBe(0);
+    expect(ledger.usage('a', MODEL)).toMatchObject({ requests: 1, inputTokens: 250, outputTokens: 250 });
+    expect(pool.current()).toEqual({ accountId: 'a', model: MODEL });
+  });
+
+  it('fails over with an exclude set and forgets removed accounts', async () => {
+    await setup([
+      ['a', 0.9],
+      ['b', 0.5],
+    ]);
+    const first = pool.acquire(MODEL, 's');
+    pool.release(first, { kind: 'error', error: new ProviderError('transient', '503') });
+    const second = pool.acquire(MODEL, 's', { exclude: new Set(['a']) });
+    expect(second.account.id).toBe('b');
+    pool.pin('b');
+    pool.forget('b');
+    expect(pool.pinned()).toBeNull();
+  });
+
+  it('lets sessions expire after their TTL', async () => {
+    await setup([
+      ['a', 0.5],
+      ['b', 0.9],
+    ]);
+    const p = new AccountPool({ clock, registry, manager, ledger, sessionTtlMs: 60_000 });
+    p.pin('a');
+    ok(p.acquire(MODEL, 's'));
+    p.pin(null);
+    expect(p.acquire(MODEL, 's').account.id).toBe('a');
+    await clock.advanceAsync(61_000);
+    expect(p.acquire(MODEL, 's').account.id).toBe('b');
+  });
+});
