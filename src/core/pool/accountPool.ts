@@ -50,7 +50,11 @@ export interface AccountPoolOptions {
   reservationTtlMs?: number;
   /** 429s for one account × pool inside this window count once; default 2 s. */
   burstWindowMs?: number;
-  /** Share of an account's quota one request is assumed to take, for spreading; default 0.002. */
+  /**
+   * Share of an account's quota one in-flight request is assumed to hold, for spreading; default
+   * 0.01 (a window of about 100 requests). Healthy accounts far apart keep their order; nearly-empty
+   * ones close together share parallel work.
+   */
   requestFraction?: number;
 }
 
@@ -134,7 +138,7 @@ export class AccountPool {
     this.defaultReserveTokens = options.defaultReserveTokens ?? 4_000;
     this.reservationTtlMs = options.reservationTtlMs ?? 10 * 60_000;
     this.burstWindowMs = options.burstWindowMs ?? 2_000;
-    this.requestFraction = options.requestFraction ?? 0.002;
+    this.requestFraction = options.requestFraction ?? 0.01;
   }
 
   /** Fires when the pin or the current account changes. */
@@ -245,8 +249,8 @@ export class AccountPool {
         return lease;
       }
     }
-    // The bound or pinned account may still be the only one left (e.g. after a refused reservation).
-    throw this.noAccount(model, accounts, decisionOf, now);
+    // Retry-After looks at every account, including those this request already tried.
+    throw this.noAccount(model, this.registry.list(), decisionOf, now);
   }
 
   release(lease: Lease, outcome: Outcome): void {
