@@ -33,7 +33,15 @@ function validTimeZone(tz: string): boolean {
 /** Each key with its schema and default. Keys are relative to the `quotaPilot.` section. */
 export const SETTINGS = {
   'proxy.enabled': { schema: z.boolean(), default: true },
-  'proxy.port': { schema: z.number().int().min(1024).max(65535), default: 8383 },
+  'proxy.port': {
+    schema: z
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .refine((p) => p === 0 || p >= 1024, 'must be 0 (any free port) or 1024–65535'),
+    default: 8383,
+  },
   refreshIntervalSeconds: { schema: z.number().int().min(30).max(3600), default: 300 },
   cacheTtlSeconds: { schema: z.number().int().min(10).max(3600), default: 300 },
   'thresholds.warnPercent': { schema: z.number().min(1).max(99), default: 10 },
@@ -60,6 +68,7 @@ export const SETTINGS = {
   'oauth.callbackPort': { schema: z.number().int().min(0).max(65535), default: 0 },
   modelMapping: { schema: ModelMappingSchema, default: {} as Record<string, string> },
   'demo.enabled': { schema: z.boolean(), default: false },
+  'demo.simulatorPort': { schema: z.number().int().min(0).max(65535), default: 0 },
   logLevel: { schema: z.enum(['error', 'warn', 'info', 'debug', 'trace']), default: 'info' as const },
 } as const;
 

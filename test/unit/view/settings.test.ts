@@ -28,7 +28,11 @@ describe('parseSettings', () => {
   });
 
   it.each<[SettingKey, unknown, RegExp]>([
-    ['proxy.port', 80, /quotaPilot\.proxy\.port = 80 is invalid.*>=1024.*default 8383/],
+    [
+      'proxy.port',
+      80,
+      /quotaPilot\.proxy\.port = 80 is invalid: must be 0 \(any free port\) or 1024–65535.*default 8383/,
+    ],
     ['refreshIntervalSeconds', 5, /refreshIntervalSeconds = 5 is invalid/],
     ['ledger.alertThresholds', [90, 50], /ascending/],
     ['ledger.limits', [{ window: 'hourly', requests: 5 }], /unknown window "hourly"/],
