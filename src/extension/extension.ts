@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 
 /** Activation stays cheap: a log channel, a status item and the commands; the engine starts lazily. */
-export function activate(context: vscode.ExtensionContext): void {
+export function activate(context: vscode.ExtensionContext): { secrets: vscode.SecretStorage } | undefined {
   const log = vscode.window.createOutputChannel('Quota Pilot', { log: true });
   context.subscriptions.push(log);
 
@@ -19,6 +19,8 @@ export function activate(context: vscode.ExtensionContext): void {
     ),
   );
   log.info('Quota Pilot activated');
+  // Exports are readable by every extension: hand the SecretStorage to our own test run only.
+  return context.extensionMode === vscode.ExtensionMode.Test ? { secrets: context.secrets } : undefined;
 }
 
 export function deactivate(): void {
