@@ -5,7 +5,7 @@
 // extension host logs, the browser console and a screenshot are kept in test-output/e2e/<name>/.
 //
 // Typical use in a test file (see smoke.test.ts):
-//   const wb = useWorkbench({ name: 'status-bar', settings: { 'workbench.colorTheme': 'Default Light Modern' } });
+//   const wb = useWorkbench({ name: 'status-bar', settings: { 'workbench.colorTheme': THEMES.light } });
 //   it('…', async () => { await wb().runCommand('Quota Pilot: Show Logs'); … });
 import { spawn, type ChildProcess } from 'node:child_process';
 import {
@@ -62,6 +62,18 @@ const BASE_SETTINGS: Record<string, unknown> = {
   'chat.disableAIFeatures': true,
 };
 
+/**
+ * Theme ids for the `workbench.colorTheme` setting in code-server 4.139 (VS Code 1.139); "Light 2026"
+ * is the default. Use as `settings: { 'workbench.colorTheme': THEMES.dark }`.
+ */
+export const THEMES = {
+  light: 'Light 2026',
+  dark: 'Dark 2026',
+  lightModern: 'Light Modern',
+  darkModern: 'Dark Modern',
+  highContrast: 'Default High Contrast',
+} as const;
+
 const versionsSchema = z.object({ codeServer: z.string().min(1), node: z.string().min(1) });
 
 /** Where scripts/e2e/setup.sh installed Node 24 and code-server (same formula as the script). */
@@ -84,7 +96,7 @@ export function installation(): { root: string; node: string; codeServerEntry: s
 export interface LaunchOptions {
   /** Names the output folder (screenshots, failure logs): test-output/e2e/<name>/. */
   name: string;
-  /** User settings added to (and overriding) the pre-seeded ones, e.g. { 'workbench.colorTheme': 'Default Dark Modern' }. */
+  /** User settings added to (and overriding) the pre-seeded ones, e.g. { 'workbench.colorTheme': THEMES.dark }. */
   settings?: Record<string, unknown>;
   /** Files to create in the opened workspace folder, path (relative) → content. */
   workspaceFiles?: Record<string, string>;
@@ -219,7 +231,8 @@ export class Workbench {
       await waitForHealthz(port, server, join(dir, 'code-server.log'));
 
       browser = await chromium
-        .launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS })
+        // Chromium keeps crash-report state under XDG_CONFIG_HOME: keep it in this launch's folder too.
+        .launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS, env })
         .catch((err: unknown) => {
           throw new InfrastructureError(`Chromium did not start: ${String(err)}`);
         });

@@ -1,10 +1,18 @@
 // UI smoke test: the packaged vsix installs into a fresh code-server profile, activates on startup,
 // shows its status bar item with a tooltip, and its "Show Logs" command opens the output channel.
 import { describe, expect, it } from 'vitest';
-import { UI_TIMEOUT_MS, useWorkbench } from './harness';
+import { THEMES, UI_TIMEOUT_MS, useWorkbench } from './harness';
 
 describe('smoke: packaged extension in code-server', () => {
-  const wb = useWorkbench({ name: 'smoke' });
+  // A per-test setting (here the theme) reaches the fresh profile.
+  const wb = useWorkbench({ name: 'smoke', settings: { 'workbench.colorTheme': THEMES.dark } });
+
+  it('opens the workbench with the profile settings applied (dark theme)', async () => {
+    await expect
+      // The theme is applied just after the first paint: poll.
+      .poll(() => wb().page.locator('.monaco-workbench').getAttribute('class'), { timeout: UI_TIMEOUT_MS })
+      .toMatch(/\bvs-dark\b/);
+  });
 
   it('shows the Quota Pilot status bar item after activation', async () => {
     const item = wb().statusBarItem('Quota Pilot');
