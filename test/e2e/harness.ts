@@ -313,9 +313,9 @@ export class Workbench {
 
   /** The computed background colour of an element, as the browser reports it (e.g. 'rgb(0, 122, 204)'). */
   async backgroundColor(locator: Locator): Promise<string> {
-    // A string, so this Node-typed file needs no DOM types; it runs in the page.
-    const colour: unknown = await locator.evaluate('(el) => getComputedStyle(el).backgroundColor');
-    return String(colour);
+    // Runs in the page; typed through globalThis so this Node-typed file needs no DOM types.
+    type Win = { getComputedStyle(el: unknown): { backgroundColor: string } };
+    return locator.evaluate((el) => (globalThis as unknown as Win).getComputedStyle(el).backgroundColor);
   }
 
   /** Hovers `locator` and returns the visible hover (tooltip) widget. */
