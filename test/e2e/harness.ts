@@ -228,6 +228,7 @@ export class Workbench {
         { env, detached: true, stdio: ['ignore', log, log] },
       );
       closeSync(log);
+      track(server, dir);
       await waitForHealthz(port, server, join(dir, 'code-server.log'));
 
       browser = await chromium
@@ -458,6 +459,29 @@ export function useWorkbench(options: LaunchOptions): () => Workbench {
 }
 
 // ---- process and network plumbing -------------------------------------------------------------
+
+/**
+ * code-server runs in its own process group (so tear-down can kill its children too), which means
+ * it would outlive a test worker that is killed or exits early. Whatever `close()` did not stop is
+ * killed, and its folder removed, when this process exits.
+ */
+const live = new Map<number, string>();
+function track(child: ChildProcess, dir: string): void {
+  if (child.pid === undefined) return;
+  if (live.size === 0) process.once('exit', killLeftovers);
+  live.set(child.pid, dir);
+  child.once('exit', () => live.delete(child.pid ?? -1));
+}
+function killLeftovers(): void {
+  for (const [pid, dir] of live) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** A start-up failure of the machinery (not of the code under test); retried once by `launch`. */
 export class InfrastructureError extends Error {
