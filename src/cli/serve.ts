@@ -1,0 +1,139 @@
+/**
+ * `quota-pilot serve`: the engine and the local proxy outside VS Code. The first line of output is
+ * the proxy's base URL; SIGINT / SIGTERM stop it gracefully (the ledger is flushed).
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { SystemClock } from '../core/clock';
+import { addSimulatorAccounts, simulatorOAuth } from '../host/demo';
+import { EngineHost } from '../host/engineHost';
+import type { RunningSimulator } from '../simulator';
+import { startSimulator } from '../simulator';
+import { resolveDataDir } from '../store/dataDir';
+import { parseCredentialsFile } from '../upstream/cloudcode/credentials';
+import { MemoryTokenStore } from '../upstream/cloudcode/oauth';
+import type { CliCommand } from './command';
+
+const GOOGLE = {
+  authorizeUrl: 'https://accounts.google.com/o/oauth2/v2/auth',
+  tokenUrl: 'https://oauth2.googleapis.com/token',
+  userinfoUrl: 'https://www.googleapis.com/oauth2/v2/userinfo',
+};
+const GOOGLE_BASES = ['https://daily-cloudcode-pa.googleapis.com', 'https://cloudcode-pa.googleapis.com'];
+
+const HELP = `Usage: quota-pilot serve [--port N] [--simulate <scenario>] [--accounts <file>] [--data-dir DIR] [--key K] [--quiet]
+
+Runs the quota engine and the local OpenAI-, Anthropic- and Gemini-compatible proxy on 127.0.0.1.
+The FIRST line of output is always:
+  Quota Pilot proxy listening on http://127.0.0.1:PORT
+
+Options:
+  --port <N>             proxy port (default 8383; 0 picks a free port)
+  --simulate <scenario>  start the built-in Cloud Code simulator in this process (demo, stress, faulty or a
+                         scenario file) and use its accounts — no network needed
+  --accounts <file>      JSON credentials to load: gemini-cli oauth_creds.json, Antigravity-Manager account
+                         files, or a list of {email, refresh_token, client_id, client_secret}
+  --data-dir <DIR>       folder of the usage ledger (default $QUOTA_PILOT_DATA_DIR or ~/.quota-pilot)
+  --key <K>              the local key clients must send (default $QUOTA_PILOT_KEY, else a new random key
+                         printed once)
+  --quiet                no per-request log lines
+
+Clients: OpenAI  POST /v1/chat/completions · Anthropic POST /v1/messages · Gemini POST /v1beta/models/<m>:generateContent
+Admin:   /quota-pilot/v1/status, /usage, /reservations, /refresh, /cooldowns/reset · GET /healthz · GET /metrics`;
+
+export const serveCommand: CliCommand = {
+  name: 'serve',
+  summary: 'Run the quota engine and the local proxy (optionally against the built-in simulator)',
+  help: HELP,
+  options: {
+    port: { type: 'string', short: 'p' },
+    simulate: { type: 'string' },
+    accounts: { type: 'string' },
+    'data-dir': { type: 'string' },
+    key: { type: 'string' },
+    quiet: { type: 'boolean', short: 'q' },
+  },
+  async run(values) {
+    const port = values.port === undefined ? 8383 : Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      process.stderr.write(
+        `quota-pilot serve: --port must be an integer 0–65535, got "${String(values.port)}"\n`,
+      );
+      return 2;
+    }
+    if (!values.simulate && !values.accounts) {
+      process.stderr.write(
+        'quota-pilot serve: no accounts. Use --simulate demo to try it with simulated accounts, or --accounts <file>.\n',
+      );
+      return 2;
+    }
+    const envKey = process.env['QUOTA_PILOT_KEY'];
+    const given = typeof values.key === 'string' ? values.key : envKey;
+    if (given !== undefined && given.length < 16) {
+      process.stderr.write('quota-pilot serve: the local key must be at least 16 characters.\n');
+      return 2;
+    }
+    const key = given ?? `qp-${randomBytes(24).toString('base64url')}`;
+    const quiet = values.quiet === true;
+    const clock = new SystemClock();
+    let sim: RunningSimulator | undefined;
+    let host: EngineHost | undefined;
+    try {
+      let credentials: ReturnType<typeof parseCredentialsFile> = [];
+      if (typeof values.accounts === 'string') {
+        credentials = parseCredentialsFile(await readFile(values.accounts, 'utf8'), {});
+      }
+      if (typeof values.simulate === 'string')
+        sim = await startSimulator({ scenario: values.simulate, port: 0 });
+      const log = (level: string) => (m: string) => {
+        if (!quiet || level === 'error' || level === 'warn') process.stderr.write(`${level}: ${m}\n`);
+      };
+      host = await EngineHost.create({
+        clock,
+        dataDir: resolveDataDir(typeof values['data-dir'] === 'string' ? values['data-dir'] : undefined),
+        tokenStore: new MemoryTokenStore(),
+        oauth: sim ? simulatorOAuth(sim) : { ...GOOGLE, clientId: credentials[0]?.clientId ?? '' },
+        baseUrls: sim ? [sim.baseUrl] : GOOGLE_BASES,
+        proxy: { enabled: true, port, key },
+        logger: { error: log('error'), warn: log('warn'), info: log('info'), debug: () => {} },
+        version: '0.1.0',
+      });
+      if (sim) await addSimulatorAccounts(host, sim);
+      for (const c of credentials) {
+        await host.addAccount({
+          email: c.email ?? `account-${c.refreshToken.slice(-6)}`,
+          tokens: {
+            refreshToken: c.refreshToken,
+            clientId: c.clientId,
+            ...(c.clientSecret ? { clientSecret: c.clientSecret } : {}),
+            ...(c.accessToken ? { accessToken: c.accessToken } : {}),
+            ...(c.expiresAt ? { expiresAt: c.expiresAt } : {}),
+          },
+        });
+      }
+      await host.start();
+      const status = host.proxyStatus();
+      if (!status.running) throw new Error(status.error ?? 'the proxy did not start');
+      process.stdout.write(`Quota Pilot proxy listening on ${status.url}\n`);
+      process.stdout.write(
+        `Accounts: ${host.registry.list().length}${sim ? ` (simulated, upstream ${sim.baseUrl})` : ''}\n`,
+      );
+      if (given === undefined)
+        process.stdout.write(`Local key (send as Bearer, x-api-key or x-goog-api-key): ${key}\n`);
+      else process.stdout.write('Local key: as given\n');
+    } catch (err) {
+      process.stderr.write(`quota-pilot serve: ${err instanceof Error ? err.message : String(err)}\n`);
+      await host?.dispose().catch(() => undefined);
+      await sim?.close().catch(() => undefined);
+      return 1;
+    }
+    await new Promise<void>((resolve) => {
+      const stop = (): void => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await host.dispose();
+    await sim?.close();
+    return 0;
+  },
+};
