@@ -17,13 +17,15 @@ describe('smoke: packaged extension in code-server', () => {
   it('shows the Quota Pilot status bar item after activation', async () => {
     const item = wb().statusBarItem('Quota Pilot');
     await item.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
-    expect(await item.textContent()).toContain('Quota Pilot: no accounts');
+    await expect
+      .poll(() => item.textContent(), { timeout: UI_TIMEOUT_MS })
+      .toContain('Quota Pilot: add an account');
     await wb().screenshot('workbench-status-bar');
   });
 
   it('shows the tooltip when the status item is hovered', async () => {
     const tooltip = await wb().hover(wb().statusBarItem('Quota Pilot'));
-    expect(await tooltip.textContent()).toContain('add an account to start monitoring quota');
+    expect(await tooltip.textContent()).toContain('No accounts yet.');
     await wb().screenshot('status-bar-tooltip');
     await wb().page.mouse.move(700, 300);
   });

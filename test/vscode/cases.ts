@@ -89,6 +89,19 @@ export const cases: Record<string, ExtensionTestCase> = {
     await vscode.commands.executeCommand('quotaPilot.refreshNow');
   },
 
+  'the local proxy key lives only in SecretStorage, in a versioned shape': async ({ vscode }) => {
+    const api = (await testApi(vscode)) as QuotaPilotTestApi & { engine: { proxyKey(): Promise<string> } };
+    const key = await api.engine.proxyKey();
+    assert.match(key, /^qp-[\w-]{40,}$/);
+    const stored: unknown = JSON.parse((await api.secrets.get('quotaPilot.vault')) ?? 'null');
+    const vault = z
+      .object({ version: z.literal(1), proxyKey: z.string(), accounts: z.record(z.string(), z.unknown()) })
+      .parse(stored);
+    assert.equal(vault.proxyKey, key);
+    const settings = JSON.stringify(vscode.workspace.getConfiguration('quotaPilot'));
+    assert.ok(!settings.includes(key), 'the key must not appear in settings');
+  },
+
   'SecretStorage round trip through the extension context': async ({ vscode }) => {
     const { secrets } = await testApi(vscode);
     const key = 'quotaPilot.e2e.roundTrip';

@@ -1,0 +1,102 @@
+// The product in a real VS Code, in demo mode: demo accounts from the built-in simulator, the status
+// bar with its tooltip, the accounts tree, switching from the command palette, the colour change
+// when the simulator drains quota past a threshold, and a threshold notification.
+import { describe, expect, it } from 'vitest';
+import { THEMES, UI_TIMEOUT_MS, useWorkbench } from './harness';
+
+// A port for the demo simulator, so the test can drive its control API; the proxy picks its own.
+const SIM_PORT = 20_000 + Math.floor(Math.random() * 20_000);
+const SIM = `http://127.0.0.1:${SIM_PORT}`;
+
+async function drain(account: string, pool: string, toFraction: number): Promise<void> {
+  const res = await fetch(`${SIM}/_simulator/drain`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ account, pool, toFraction }),
+  });
+  expect(res.status).toBe(200);
+}
+
+describe('Quota Pilot in demo mode', () => {
+  const wb = useWorkbench({
+    name: 'ui-demo',
+    settings: {
+      'quotaPilot.demo.enabled': true,
+      'quotaPilot.demo.simulatorPort': SIM_PORT,
+      'quotaPilot.proxy.port': 0,
+      'workbench.colorTheme': THEMES.dark,
+    },
+  });
+
+  it('starts signed out, then shows the demo accounts’ quota in the status bar', async () => {
+    const item = wb().statusBarItem(/Quota Pilot/);
+    await item.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await expect.poll(() => item.textContent(), { timeout: UI_TIMEOUT_MS }).toContain('add an account');
+    await wb().runCommand('Quota Pilot: Add Demo Accounts (Simulator)');
+    const quota = wb().statusBarItem(/: (Claude|Gemini \w+|GPT-OSS) \d+%/);
+    await quota.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await wb().screenshot('status-bar-demo');
+  });
+
+  it('shows a tooltip table of accounts × quota pools with reset times and command links', async () => {
+    const tooltip = await wb().hover(wb().statusBarItem(/: (Claude|Gemini \w+|GPT-OSS) \d+%/));
+    const text = (await tooltip.textContent()) ?? '';
+    expect(text).toContain('ada.ultra');
+    expect(text).toContain('Claude');
+    expect(text).toMatch(/\d+%/);
+    expect(text).toContain('Switch account');
+    await wb().screenshot('status-bar-tooltip');
+    await wb().page.mouse.move(700, 300);
+  });
+
+  it('lists accounts and their quota pools in the tree', async () => {
+    await wb().openViewContainer('Quota Pilot');
+    await expect
+      .poll(async () => (await wb().treeItems('Accounts')).join('\n'), { timeout: UI_TIMEOUT_MS })
+      .toMatch(/ada\.ultra[\s\S]*ben\.pro[\s\S]*cy\.free/);
+    const labels = (await wb().treeItems('Accounts')).join('\n');
+    expect(labels).toMatch(/Claude.*\d+%/);
+    await wb().screenshot('tree');
+  });
+
+  it('switches (pins) an account from the command palette and the status bar follows', async () => {
+    const input = wb().page.locator('.quick-input-widget input');
+    await wb().page.keyboard.press('F1');
+    await input.fill('>Quota Pilot: Switch or Pin Account');
+    await wb()
+      .page.locator('.quick-input-list .monaco-list-row')
+      .filter({ hasText: 'Switch or Pin Account' })
+      .first()
+      .waitFor();
+    await wb().page.keyboard.press('Enter');
+    const row = wb()
+      .page.locator('.quick-input-list .monaco-list-row')
+      .filter({ hasText: 'ben.pro' })
+      .first();
+    await row.waitFor({ timeout: UI_TIMEOUT_MS });
+    await wb().screenshot('quickpick');
+    await row.click();
+    await wb()
+      .statusBarItem(/ben\.pro: /)
+      .waitFor({ timeout: UI_TIMEOUT_MS });
+  });
+
+  it('turns the status bar red when the simulator drains the pinned account past the floor, and notifies', async () => {
+    const item = wb().statusBarItem(/ben\.pro: /);
+    const before = await wb().backgroundColor(item);
+    await drain('ben.pro@example.com', 'claude', 0.01);
+    await drain('ben.pro@example.com', 'gemini-pro', 0.01);
+    await drain('ben.pro@example.com', 'gemini-flash', 0.01);
+    await wb().runCommand('Quota Pilot: Refresh Quotas Now');
+    await expect.poll(() => item.textContent(), { timeout: UI_TIMEOUT_MS }).toMatch(/ben\.pro: .* 1%/);
+    await expect.poll(() => wb().backgroundColor(item), { timeout: UI_TIMEOUT_MS }).not.toBe(before);
+    await wb().screenshot('status-bar-exhausted');
+    // The threshold alert reaches the notification centre.
+    await wb().runCommand('Notifications: Show Notifications');
+    const centre = wb().page.locator('.notifications-center');
+    await expect
+      .poll(() => centre.textContent(), { timeout: UI_TIMEOUT_MS })
+      .toMatch(/Quota Pilot: ben\.pro has/);
+    await wb().screenshot('notification-centre');
+  });
+});
