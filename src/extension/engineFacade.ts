@@ -155,6 +155,8 @@ export class ExtensionEngine implements EngineFacade {
         }),
       ),
     ];
+    // Demo mode starts with the simulator's accounts loaded.
+    if (this.sim && host.registry.list().length === 0) await addSimulatorAccounts(host, this.sim);
     // The engine runs only while there is something to watch.
     if (host.registry.list().length > 0) await host.start();
     this.log.info(`engine started in this window (${host.registry.list().length} accounts)`);

@@ -38,6 +38,15 @@ describe('package.json manifest', () => {
     }
   });
 
+  it('documents every setting in the README settings table', () => {
+    const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
+    const missing = Object.keys(manifest.contributes.configuration.properties).filter(
+      // Table cells are padded by the formatter: match the key cell, then any spaces.
+      (k) => !readme.split('\n').some((line) => line.startsWith(`| \`${k}\` `)),
+    );
+    expect(missing).toEqual([]);
+  });
+
   it('gives every command the "Quota Pilot" category, and declares every command a menu or link uses', () => {
     const ids = new Set(manifest.contributes.commands.map((c) => c.command));
     expect(manifest.contributes.commands.every((c) => c.category === 'Quota Pilot')).toBe(true);
