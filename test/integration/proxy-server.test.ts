@@ -1,5 +1,8 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { createServer } from 'node:net';
+import Anthropic from '@anthropic-ai/sdk';
+import { GoogleGenAI } from '@google/genai';
+import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   BackendError,
@@ -385,5 +388,49 @@ describe('redact', () => {
       'x-api-key': '[redacted]',
       accept: 'text/plain',
     });
+  });
+});
+
+describe('official SDKs against the server and a scripted backend', () => {
+  it('raise their own rate-limit / API errors with our message', async () => {
+    const b = new FakeBackend();
+    await start(b);
+    const url = (server as ProxyServer).url;
+    b.generateError = new NoAccountAvailableError('gemini-3-flash', 1_000_000 + 5_000, 1_000_000);
+    const openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: KEY, maxRetries: 0 });
+    await expect(
+      openai.chat.completions.create({
+        model: 'gemini-3-flash',
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+    ).rejects.toBeInstanceOf(OpenAI.RateLimitError);
+    const anthropic = new Anthropic({ baseURL: url, apiKey: KEY, maxRetries: 0 });
+    await expect(
+      anthropic.messages.create({
+        model: 'gemini-3-flash',
+        max_tokens: 5,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+    ).rejects.toBeInstanceOf(Anthropic.RateLimitError);
+    b.generateError = undefined;
+    b.script = async function* () {
+      yield chunk('partial');
+      throw new BackendError('upstream', 'upstream broke mid-stream; retry');
+    };
+    const stream = await openai.chat.completions.create({
+      model: 'gemini-3-flash',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
+    let text = '';
+    await expect(
+      (async () => {
+        for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
+      })(),
+    ).rejects.toThrow(/upstream broke mid-stream/);
+    expect(text).toBe('partial');
+    const ai = new GoogleGenAI({ apiKey: KEY, httpOptions: { baseUrl: url } });
+    const r = await ai.models.generateContent({ model: 'gemini-3-flash', contents: 'hi' });
+    expect(r.text).toBe('hello');
   });
 });
