@@ -131,8 +131,8 @@ export class KeyChecker {
     throw new HttpError(
       401,
       candidate === undefined
-        ? 'Missing API key. Send the Quota Pilot local key as "Authorization: Bearer <key>", "x-api-key", "x-goog-api-key" or ?key= (copy it with the command "Quota Pilot: Copy Local Key").'
-        : 'Wrong API key. Use the Quota Pilot local key (copy it with the command "Quota Pilot: Copy Local Key"); it changes when regenerated.',
+        ? 'Missing API key. Send the Quota Pilot local key as "Authorization: Bearer <key>", "x-api-key", "x-goog-api-key" or ?key= (copy it with the command "Quota Pilot: Copy Local Proxy Key", or read it from the output of `quota-pilot serve`).'
+        : 'Wrong API key. Use the Quota Pilot local key (copy it with the command "Quota Pilot: Copy Local Proxy Key", or read it from the output of `quota-pilot serve`); it changes when regenerated.',
     );
   }
 
