@@ -6,14 +6,26 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import { SystemClock } from '../core/clock';
+import { QuotaHistory } from '../core/history';
+import type { LedgerAlert } from '../core/ledger/schema';
 import type { HostMessage } from '../shared/dashboardProtocol';
 import { parseWebviewMessage } from '../shared/dashboardProtocol';
+import { alertViews, chartModel, historySamples } from '../shared/view/dashboard';
 import { dashboardModel } from '../shared/view/dashboardModel';
 import type { EngineFacade } from './engine';
 import type { Log } from './log';
 
 const VIEW_TYPE = 'quotaPilot.dashboard';
 let current: DashboardPanel | undefined;
+
+/** Kept for the whole activation (not just while the panel is open), so the chart has a past. */
+interface Feed {
+  history: QuotaHistory;
+  alerts: LedgerAlert[];
+}
+const MAX_ALERTS = 100;
+const feed: Feed = { history: new QuotaHistory(new SystemClock()), alerts: [] };
 
 class DashboardPanel implements vscode.Disposable {
   private ready = false;
@@ -27,7 +39,8 @@ class DashboardPanel implements vscode.Disposable {
     private readonly log: Log,
   ) {
     const dist = vscode.Uri.joinPath(context.extensionUri, 'dist');
-    panel.webview.options = { enableScripts: true, localResourceRoots: [dist] };
+    const media = vscode.Uri.joinPath(context.extensionUri, 'media');
+    panel.webview.options = { enableScripts: true, localResourceRoots: [dist, media] };
     panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'quota-pilot.svg');
     panel.webview.html = this.html(panel.webview, dist);
     this.subs.push(
@@ -63,6 +76,7 @@ class DashboardPanel implements vscode.Disposable {
   }
 
   private schedule(): void {
+    // Before `ready` nothing is posted (the webview could not receive it); `ready` sends the state.
     if (!this.ready || this.pending) return;
     this.pending = setTimeout(() => {
       this.pending = undefined;
@@ -71,12 +85,16 @@ class DashboardPanel implements vscode.Disposable {
   }
 
   private post(): void {
+    const snapshot = this.engine.snapshot();
+    const now = Date.now();
     const message: HostMessage = {
       type: 'state',
-      model: dashboardModel(this.engine.snapshot(), {
-        now: Date.now(),
+      model: dashboardModel(snapshot, {
+        now,
         pinnedAccountId: this.engine.pinnedAccountId(),
         proxy: this.engine.proxy(),
+        chart: chartModel(feed.history.series(), snapshot),
+        alerts: alertViews(feed.alerts, snapshot, { now }),
       }),
     };
     void this.panel.webview.postMessage(message);
@@ -90,6 +108,8 @@ class DashboardPanel implements vscode.Disposable {
     }
     if (message.type === 'ready') {
       this.ready = true;
+      const config: HostMessage = { type: 'config', config: { timeZone: null, locale: vscode.env.language } };
+      void this.panel.webview.postMessage(config);
       this.post();
       return;
     }
@@ -124,7 +144,11 @@ export function openDashboard(context: vscode.ExtensionContext, engine: EngineFa
   }
   const panel = vscode.window.createWebviewPanel(VIEW_TYPE, 'Quota Pilot', vscode.ViewColumn.Active, {
     enableScripts: true,
-    localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'dist')],
+    retainContextWhenHidden: false,
+    localResourceRoots: [
+      vscode.Uri.joinPath(context.extensionUri, 'dist'),
+      vscode.Uri.joinPath(context.extensionUri, 'media'),
+    ],
   });
   current = new DashboardPanel(panel, context, engine, log);
 }
@@ -135,7 +159,17 @@ export function registerDashboard(
   engine: EngineFacade,
   log: Log,
 ): vscode.Disposable[] {
+  const record = (): void => {
+    const samples = historySamples(engine.snapshot());
+    if (samples.length > 0) feed.history.record(samples);
+  };
+  record();
   return [
+    engine.onDidChange(record),
+    engine.onAlert((a) => {
+      feed.alerts.push(a);
+      if (feed.alerts.length > MAX_ALERTS) feed.alerts.splice(0, feed.alerts.length - MAX_ALERTS);
+    }),
     vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
       deserializeWebviewPanel: async (panel) => {
         current?.dispose();

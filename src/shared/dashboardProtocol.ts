@@ -1,38 +1,33 @@
 /**
- * Messages between the dashboard webview and its host, as a discriminated union. The host
- * validates everything the webview sends (a webview is untrusted input); no message ever carries
- * a token or the local key — "copy key" asks the host to copy it.
+ * The host's check of what the dashboard webview sends (a webview is untrusted input): a zod
+ * schema over the message union of protocol.ts, which the webview bundle imports without zod.
  */
 import { z } from 'zod';
-import type { DashboardModel } from './view/dashboardModel';
+import type { WebviewMessage } from './protocol';
+import { ACCOUNT_COMMANDS, PLAIN_COMMANDS } from './protocol';
 
-export type HostMessage = { type: 'state'; model: DashboardModel };
+export type {
+  AccountCommand,
+  DashboardCommand,
+  DashboardConfig,
+  HostMessage,
+  PlainCommand,
+  WebviewMessage,
+} from './protocol';
+export { isHostMessage } from './protocol';
 
-const AccountCommand = z.enum(['pin', 'refreshAccount', 'openVerification', 'signInAgain']);
-const PlainCommand = z.enum([
-  'refresh',
-  'switchAccount',
-  'copyProxyUrl',
-  'copyKey',
-  'startProxy',
-  'stopProxy',
-  'addDemoAccounts',
-]);
+const AccountCommandSchema = z.enum(ACCOUNT_COMMANDS);
+const PlainCommandSchema = z.enum(PLAIN_COMMANDS);
 
 export const WebviewMessageSchema = z.union([
   z.strictObject({ type: z.literal('ready') }),
-  z.strictObject({ type: z.literal('command'), command: PlainCommand }),
+  z.strictObject({ type: z.literal('command'), command: PlainCommandSchema }),
   z.strictObject({
     type: z.literal('command'),
-    command: AccountCommand,
+    command: AccountCommandSchema,
     accountId: z.string().min(1).max(200),
   }),
 ]);
-
-export type WebviewMessage =
-  | { type: 'ready' }
-  | { type: 'command'; command: z.infer<typeof PlainCommand>; accountId?: undefined }
-  | { type: 'command'; command: z.infer<typeof AccountCommand>; accountId: string };
 
 /** The message, or undefined when it is not one the host accepts. */
 export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {

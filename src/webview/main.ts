@@ -1,7 +1,17 @@
 // The dashboard's browser code: renders the host's view model (src/shared/view/dashboardModel.ts)
-// and sends typed commands back. Countdowns tick here every second without host messages.
-import type { HostMessage, WebviewMessage } from '../shared/dashboardProtocol';
+// and sends typed commands back. Countdowns tick here every second without host messages; the
+// selected chart pool and the last model survive a reload through the webview state.
+import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import uPlot from 'uplot';
+import uplotCss from 'uplot/dist/uPlot.min.css';
+import type { DashboardConfig, WebviewMessage } from '../shared/protocol';
+import { isHostMessage } from '../shared/protocol';
+import type { AlertView, ChartModel } from '../shared/view/dashboard';
 import type { AccountCard, BarView, DashboardModel } from '../shared/view/dashboardModel';
+import css from './styles.css';
 
 declare function acquireVsCodeApi(): {
   postMessage(message: WebviewMessage): void;
@@ -9,10 +19,28 @@ declare function acquireVsCodeApi(): {
   setState(state: unknown): void;
 };
 
+/** What survives a reload (the host's state arrives again after `ready`; this paints at once). */
+interface SavedState {
+  model: DashboardModel | null;
+  pool: string;
+}
+
+const ALL = '*';
 const vscode = acquireVsCodeApi();
 const app = document.getElementById('app') as HTMLElement;
-let model: DashboardModel | null =
-  (vscode.getState() as { model?: DashboardModel } | undefined)?.model ?? null;
+const saved = (vscode.getState() ?? {}) as Partial<SavedState>;
+let model: DashboardModel | null = saved.model ?? null;
+let pool: string = typeof saved.pool === 'string' ? saved.pool : ALL;
+let config: DashboardConfig = { timeZone: null, locale: null };
+let plot: uPlot | null = null;
+
+function save(): void {
+  vscode.setState({ model, pool } satisfies SavedState);
+}
+
+function send(message: WebviewMessage): void {
+  vscode.postMessage(message);
+}
 
 function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -25,27 +53,58 @@ function el<K extends keyof HTMLElementTagNameMap>(
   return e;
 }
 
-function countdown(until: number | null): string {
-  if (until === null) return 'reset unknown';
-  const ms = until - Date.now();
-  if (ms <= 0) return 'resetting now';
+function button(
+  text: string,
+  message: WebviewMessage,
+  opts: { secondary?: boolean; label?: string } = {},
+): HTMLElement {
+  const b = document.createElement('vscode-button');
+  b.textContent = text;
+  if (opts.secondary) b.setAttribute('secondary', '');
+  if (opts.label) b.setAttribute('aria-label', opts.label);
+  b.dataset['command'] = message.type === 'command' ? message.command : message.type;
+  b.addEventListener('click', () => send(message));
+  return b;
+}
+
+// ---- time ----------------------------------------------------------------------------------
+
+function formatter(options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  return new Intl.DateTimeFormat(config.locale ?? undefined, {
+    ...options,
+    timeZone: config.timeZone ?? undefined,
+  });
+}
+
+function duration(ms: number): string {
   const s = Math.floor(ms / 1000);
   const d = Math.floor(s / 86400);
   const h = Math.floor((s % 86400) / 3600);
   const m = Math.floor((s % 3600) / 60);
-  const parts = d > 0 ? `${d}d ${h}h` : h > 0 ? `${h}h ${m}m` : m > 0 ? `${m}m ${s % 60}s` : `${s % 60}s`;
-  return `resets in ${parts}`;
+  return d > 0 ? `${d}d ${h}h` : h > 0 ? `${h}h ${m}m` : m > 0 ? `${m}m ${s % 60}s` : `${s % 60}s`;
 }
 
-function bar(b: BarView): HTMLElement {
+function countdown(until: number | null): string {
+  if (until === null) return 'reset unknown';
+  const ms = until - Date.now();
+  if (ms <= 0) return 'resetting now';
+  const local = formatter({ hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(until);
+  const day = ms > 20 * 3_600_000 ? `${formatter({ weekday: 'short' }).format(until)} ` : '';
+  return `resets in ${duration(ms)} (${day}${local})`;
+}
+
+// ---- cards ---------------------------------------------------------------------------------
+
+function bar(b: BarView, effective = false): HTMLElement {
   const percent = b.percent === null ? '?' : `${b.percent}%`;
-  const fill = el('div', { class: `fill ${b.severity}`, style: `width:${b.percent ?? 0}%` });
+  const fill = el('div', { class: `fill ${b.severity}` });
+  fill.style.width = `${Math.max(0, Math.min(100, b.percent ?? 0))}%`;
   return el(
     'div',
     {
-      class: 'bar-row',
+      class: effective ? 'bar-row effective' : 'bar-row',
       role: 'meter',
-      'aria-label': `${b.label} ${percent}`,
+      'aria-label': `${b.label}: ${percent} left, ${countdown(b.resetTime)}`,
       'aria-valuemin': '0',
       'aria-valuemax': '100',
       'aria-valuenow': String(b.percent ?? 0),
@@ -57,82 +116,288 @@ function bar(b: BarView): HTMLElement {
   );
 }
 
-function button(text: string, message: WebviewMessage): HTMLButtonElement {
-  const b = el('button', { type: 'button' }, text);
-  b.addEventListener('click', () => vscode.postMessage(message));
-  return b;
-}
-
 function card(a: AccountCard): HTMLElement {
+  const tier = document.createElement('vscode-badge');
+  tier.textContent = a.tier;
+  tier.setAttribute('aria-label', `Tier ${a.tier}`);
   const head = el(
     'header',
     {},
-    el('h2', {}, a.label, a.pinned ? ' 📌' : ''),
-    el('span', { class: `tier tier-${a.tier.toLowerCase()}` }, a.tier),
-    el('span', { class: 'status' }, a.status),
+    el('h2', {}, a.label, a.pinned ? ' (pinned)' : ''),
+    tier,
+    el('span', { class: a.problem || a.failing ? 'status bad' : 'status' }, a.status),
   );
+  if (a.email && a.email !== a.label) head.append(el('span', { class: 'muted' }, a.email));
   const body = el('div', { class: 'pools' });
   for (const p of a.pools) {
     const section = el(
       'section',
       { class: 'pool', 'aria-label': p.label },
       el('h3', {}, p.label),
-      bar(p.effective),
+      bar(p.effective, true),
     );
     for (const b of p.buckets) section.append(bar(b));
-    if (p.cooldownUntil !== null) section.append(el('p', { class: 'cooldown' }, `Cooling down: ${p.reason}`));
+    if (p.cooldownUntil !== null) {
+      section.append(
+        el(
+          'p',
+          { class: 'cooldown' },
+          `Cooling down: ${p.reason} — `,
+          el(
+            'span',
+            { class: 'countdown', 'data-until': String(p.cooldownUntil) },
+            countdown(p.cooldownUntil),
+          ),
+        ),
+      );
+    }
     body.append(section);
   }
   if (a.pools.length === 0) body.append(el('p', { class: 'muted' }, 'No quota data yet.'));
   const actions = el(
     'footer',
-    {},
-    button('Refresh', { type: 'command', command: 'refreshAccount', accountId: a.id }),
+    { class: 'row' },
+    button(
+      'Refresh',
+      { type: 'command', command: 'refreshAccount', accountId: a.id },
+      {
+        secondary: true,
+        label: `Refresh ${a.label}`,
+      },
+    ),
   );
-  if (!a.pinned) actions.append(button('Pin', { type: 'command', command: 'pin', accountId: a.id }));
-  if (a.problem?.action)
+  if (!a.pinned) {
     actions.append(
-      button(a.problem.action === 'openVerification' ? 'Verify account' : 'Sign in again', {
-        type: 'command',
-        command: a.problem.action,
-        accountId: a.id,
-      }),
+      button(
+        'Pin',
+        { type: 'command', command: 'pin', accountId: a.id },
+        { secondary: true, label: `Pin ${a.label}` },
+      ),
     );
+  }
+  if (a.problem?.action) {
+    const text = a.problem.action === 'openVerification' ? 'Verify account' : 'Sign in again';
+    actions.prepend(
+      button(
+        text,
+        { type: 'command', command: a.problem.action, accountId: a.id },
+        { label: `${text}: ${a.label}` },
+      ),
+    );
+  }
   const problem = a.problem ? el('p', { class: 'problem', role: 'alert' }, a.problem.text) : '';
-  return el('article', { class: 'card', 'aria-label': `Account ${a.label}` }, head, problem, body, actions);
+  return el(
+    'article',
+    { class: 'card', 'aria-label': `Account ${a.label}`, 'data-account': a.id },
+    head,
+    problem,
+    body,
+    actions,
+  );
 }
 
-function render(): void {
-  app.replaceChildren();
-  if (!model) {
-    app.append(el('p', {}, 'Loading quota…'));
-    return;
-  }
-  const p = model.proxy;
-  const proxy = el(
+// ---- proxy and alerts ------------------------------------------------------------------------
+
+function proxyPanel(p: DashboardModel['proxy']): HTMLElement {
+  const state = p.running ? 'Running' : p.enabled ? 'Stopped' : 'Disabled';
+  return el(
     'section',
-    { class: 'proxy', 'aria-label': 'Proxy' },
-    el('h2', {}, 'Proxy'),
-    el('p', {}, p.running ? `Listening on ${p.url ?? ''}` : p.error ? `Stopped: ${p.error}` : 'Stopped'),
+    { class: 'panel proxy', 'aria-labelledby': 'proxy-h' },
+    el('h2', { id: 'proxy-h' }, 'Proxy'),
+    el(
+      'p',
+      { class: 'row' },
+      el('span', { class: `proxy-state ${p.running ? 'running' : 'stopped'}` }, state),
+      p.running && p.url ? el('span', { class: 'proxy-url' }, p.url) : '',
+    ),
+    p.error ? el('p', { class: 'problem', role: 'alert' }, p.error) : '',
     el(
       'p',
       { class: 'stats' },
       `${p.requests} requests · ${p.avoided429} 429s avoided · ${p.failovers} failovers`,
     ),
-    button('Copy URL', { type: 'command', command: 'copyProxyUrl' }),
-    button('Copy key', { type: 'command', command: 'copyKey' }),
-    p.running
-      ? button('Stop', { type: 'command', command: 'stopProxy' })
-      : button('Start', { type: 'command', command: 'startProxy' }),
+    el(
+      'div',
+      { class: 'row' },
+      p.running
+        ? button(
+            'Stop',
+            { type: 'command', command: 'stopProxy' },
+            { secondary: true, label: 'Stop the proxy' },
+          )
+        : button('Start', { type: 'command', command: 'startProxy' }, { label: 'Start the proxy' }),
+      button(
+        'Copy URL',
+        { type: 'command', command: 'copyProxyUrl' },
+        { secondary: true, label: 'Copy the proxy URL' },
+      ),
+      button(
+        'Copy key',
+        { type: 'command', command: 'copyKey' },
+        { secondary: true, label: 'Copy the proxy key' },
+      ),
+    ),
   );
+}
+
+function alertsPanel(alerts: AlertView[]): HTMLElement {
+  const section = el(
+    'section',
+    { class: 'panel', 'aria-labelledby': 'alerts-h' },
+    el('h2', { id: 'alerts-h' }, 'Alerts'),
+  );
+  if (alerts.length === 0) {
+    section.append(
+      el('p', { class: 'muted' }, 'No alerts. One appears here when an account crosses a usage threshold.'),
+    );
+    return section;
+  }
+  const list = el('ul', { class: 'alerts', role: 'list' });
+  for (const a of alerts) {
+    list.append(
+      el(
+        'li',
+        { 'aria-label': `${a.level}: ${a.text}, ${a.when}` },
+        el('span', { class: `level ${a.level}` }, a.level === 'error' ? 'Error' : 'Warning'),
+        el('span', {}, a.text, ' ', el('span', { class: 'when' }, a.when)),
+      ),
+    );
+  }
+  section.append(list);
+  return section;
+}
+
+// ---- chart -----------------------------------------------------------------------------------
+
+const PALETTE = ['blue', 'green', 'orange', 'purple', 'yellow', 'red'];
+const FALLBACK: Record<string, string> = {
+  blue: '#3794ff',
+  green: '#89d185',
+  orange: '#d18616',
+  purple: '#b180d7',
+  yellow: '#cca700',
+  red: '#f14c4c',
+};
+
+function themeVar(name: string, fallback: string): string {
+  const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  return v || fallback;
+}
+
+function chartPanel(chart: ChartModel): HTMLElement {
+  const pools = chart.pools;
+  if (pool !== ALL && !pools.some((p) => p.pool === pool)) pool = ALL;
+  const select = document.createElement('vscode-single-select');
+  select.id = 'chart-pool';
+  select.setAttribute('aria-label', 'Pool shown in the chart');
+  for (const [value, label] of [
+    [ALL, 'All pools'] as const,
+    ...pools.map((p) => [p.pool, p.label] as const),
+  ]) {
+    const o = document.createElement('vscode-option');
+    o.setAttribute('value', value);
+    o.textContent = label;
+    if (value === pool) o.setAttribute('selected', '');
+    select.append(o);
+  }
+  select.addEventListener('change', () => {
+    pool = select.value || ALL;
+    save();
+    drawChart(chart);
+  });
+  const section = el(
+    'section',
+    { class: 'panel', 'aria-labelledby': 'chart-h' },
+    el(
+      'div',
+      { class: 'chart-head' },
+      el('h2', { id: 'chart-h' }, 'Remaining quota over time'),
+      el('span', { class: 'row' }, el('label', { for: 'chart-pool' }, 'Pool'), select),
+    ),
+    el('div', { id: 'chart', role: 'img' }),
+  );
+  return section;
+}
+
+function drawChart(chart: ChartModel): void {
+  const host = document.getElementById('chart');
+  if (!host) return;
+  plot?.destroy();
+  plot = null;
+  host.replaceChildren();
+  const lines = chart.lines.filter((l) => pool === ALL || l.pool === pool);
+  if (chart.times.length < 2 || lines.length === 0) {
+    host.setAttribute('aria-label', 'No history yet');
+    host.append(el('p', { class: 'muted' }, 'No history yet: the chart fills in as quota is refreshed.'));
+    return;
+  }
+  host.setAttribute(
+    'aria-label',
+    `Remaining quota over time: ${lines
+      .map((l) => `${l.accountLabel} ${l.poolLabel} ${l.values.at(-1) ?? '?'}%`)
+      .join(', ')}`,
+  );
+  const axis = themeVar('--vscode-descriptionForeground', '#888');
+  const grid = themeVar('--vscode-editorWidget-border', 'rgba(128,128,128,0.3)');
+  const font = `11px ${themeVar('--vscode-font-family', 'sans-serif')}`;
+  const opts: uPlot.Options = {
+    width: Math.max(240, host.clientWidth),
+    height: 220,
+    scales: { x: { time: true }, y: { range: [0, 100] } },
+    axes: [
+      { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, font },
+      {
+        stroke: axis,
+        grid: { stroke: grid, width: 1 },
+        ticks: { stroke: grid },
+        font,
+        values: (_u, ticks) => ticks.map((t) => `${t}%`),
+      },
+    ],
+    series: [
+      {},
+      ...lines.map((l, i) => {
+        const name = PALETTE[i % PALETTE.length] as string;
+        return {
+          label: pool === ALL ? `${l.accountLabel} · ${l.poolLabel}` : l.accountLabel,
+          stroke: themeVar(`--vscode-charts-${name}`, FALLBACK[name] as string),
+          width: 2,
+          dash: i >= PALETTE.length ? [6, 4] : undefined,
+          spanGaps: false,
+          value: (_u: uPlot, v: number | null) => (v === null ? '?' : `${v}%`),
+        };
+      }),
+    ],
+    legend: { live: true },
+    cursor: { drag: { x: false, y: false } },
+  };
+  const data: uPlot.AlignedData = [chart.times, ...lines.map((l) => l.values)];
+  plot = new uPlot(opts, data, host);
+}
+
+new ResizeObserver(() => {
+  const host = document.getElementById('chart');
+  if (plot && host) plot.setSize({ width: Math.max(240, host.clientWidth), height: 220 });
+}).observe(document.body);
+
+// ---- page ------------------------------------------------------------------------------------
+
+function render(): void {
+  plot?.destroy();
+  plot = null;
+  app.replaceChildren();
+  if (!model) {
+    app.append(el('p', {}, 'Loading quota…'));
+    return;
+  }
   const cards = el('div', { class: 'cards' });
   for (const a of model.accounts) cards.append(card(a));
   if (model.empty) {
     cards.append(
       el(
-        'p',
-        {},
-        'No accounts yet. ',
+        'div',
+        { class: 'panel' },
+        el('p', {}, 'No accounts yet. Sign in from the Accounts view, or try the built-in demo accounts.'),
         button('Add demo accounts', { type: 'command', command: 'addDemoAccounts' }),
       ),
     );
@@ -142,52 +407,42 @@ function render(): void {
       'header',
       { class: 'top' },
       el('h1', {}, 'Quota Pilot'),
-      button('Refresh all', { type: 'command', command: 'refresh' }),
-      button('Switch account…', { type: 'command', command: 'switchAccount' }),
+      button('Refresh all', { type: 'command', command: 'refresh' }, { secondary: true }),
+      button('Switch account…', { type: 'command', command: 'switchAccount' }, { secondary: true }),
     ),
-    proxy,
-    cards,
+    el(
+      'div',
+      { class: 'layout' },
+      el('div', {}, chartPanel(model.chart), cards),
+      el('div', {}, proxyPanel(model.proxy), alertsPanel(model.alerts)),
+    ),
   );
+  drawChart(model.chart);
 }
 
 const style = document.createElement('style');
 style.setAttribute('nonce', app.dataset['nonce'] ?? '');
-style.textContent = `
-body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); background: var(--vscode-editor-background); padding: 0 16px 24px; }
-h1 { font-size: 1.4em; margin: 0; } h2 { font-size: 1.1em; margin: 0; } h3 { font-size: 0.95em; margin: 8px 0 4px; font-weight: 600; }
-.top { display: flex; gap: 12px; align-items: center; margin: 16px 0; }
-button { background: var(--vscode-button-secondaryBackground); color: var(--vscode-button-secondaryForeground); border: 1px solid var(--vscode-button-border, transparent); padding: 3px 10px; border-radius: 2px; cursor: pointer; margin-right: 6px; font: inherit; }
-button:hover { background: var(--vscode-button-secondaryHoverBackground); }
-button:focus-visible { outline: 1px solid var(--vscode-focusBorder); }
-.proxy, .card { border: 1px solid var(--vscode-panel-border, var(--vscode-widget-border, #8884)); border-radius: 6px; padding: 12px 14px; margin-bottom: 12px; background: var(--vscode-sideBar-background, transparent); }
-.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 12px; }
-.card header { display: flex; gap: 8px; align-items: baseline; }
-.tier { font-size: 0.8em; padding: 1px 6px; border-radius: 8px; background: var(--vscode-badge-background); color: var(--vscode-badge-foreground); }
-.status, .muted, .countdown, .stats { color: var(--vscode-descriptionForeground); font-size: 0.9em; }
-.bar-row { display: grid; grid-template-columns: 80px 1fr 48px 130px; gap: 8px; align-items: center; margin: 3px 0; }
-.bar { height: 8px; border-radius: 4px; background: var(--vscode-progressBar-background, #888); background: color-mix(in srgb, var(--vscode-foreground) 15%, transparent); overflow: hidden; }
-.fill { height: 100%; }
-.fill.ok { background: var(--vscode-charts-green); } .fill.warning { background: var(--vscode-charts-yellow); }
-.fill.error { background: var(--vscode-charts-red); } .fill.unknown { background: var(--vscode-charts-lines, #888); }
-.bar-value { text-align: right; font-variant-numeric: tabular-nums; }
-.problem { color: var(--vscode-errorForeground); } .cooldown { color: var(--vscode-charts-orange); font-size: 0.9em; }
-footer { margin-top: 8px; }
-`;
+style.textContent = `${uplotCss}\n${css}`;
 document.head.append(style);
 
-window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
-  if (event.data?.type !== 'state') return;
-  model = event.data.model;
-  vscode.setState({ model });
+window.addEventListener('message', (event: MessageEvent<unknown>) => {
+  const message = event.data;
+  if (!isHostMessage(message)) return;
+  if (message.type === 'config') {
+    config = message.config;
+  } else {
+    model = message.model;
+    save();
+  }
   render();
 });
 
 setInterval(() => {
   for (const c of Array.from(document.querySelectorAll<HTMLElement>('.countdown'))) {
     const until = Number(c.dataset['until']);
-    c.textContent = countdown(Number.isFinite(until) && until > 0 ? until : null);
+    c.textContent = countdown(c.dataset['until'] && Number.isFinite(until) ? until : null);
   }
 }, 1000);
 
 render();
-vscode.postMessage({ type: 'ready' });
+send({ type: 'ready' });

@@ -4,6 +4,8 @@
  * problem, and the proxy panel. Plain data, computed from a snapshot; the webview only renders it.
  */
 import type { EngineSnapshot } from '../../core/stateStore';
+import type { AlertView, ChartModel } from './dashboard';
+import { EMPTY_CHART } from './dashboard';
 import type { Severity } from './quotaRows';
 import { accountViews } from './quotaRows';
 
@@ -51,6 +53,10 @@ export interface DashboardModel {
     error: string | null;
   };
   empty: boolean;
+  /** Remaining quota over time per account × pool (see dashboard.ts). */
+  chart: ChartModel;
+  /** Threshold alerts from the ledger, newest first. */
+  alerts: AlertView[];
 }
 
 function pct(f: number | null): number | null {
@@ -64,7 +70,13 @@ function sev(f: number | null, warn: number, floor: number): Severity {
 
 export function dashboardModel(
   snapshot: EngineSnapshot | null,
-  ctx: { now: number; pinnedAccountId: string | null; proxy: DashboardModel['proxy'] },
+  ctx: {
+    now: number;
+    pinnedAccountId: string | null;
+    proxy: DashboardModel['proxy'];
+    chart?: ChartModel;
+    alerts?: AlertView[];
+  },
 ): DashboardModel {
   const views = snapshot ? accountViews(snapshot) : [];
   const warn = snapshot?.thresholds.warn ?? 0.1;
@@ -113,5 +125,12 @@ export function dashboardModel(
       failing: v.failing,
     };
   });
-  return { generatedAt: ctx.now, accounts, proxy: ctx.proxy, empty: accounts.length === 0 };
+  return {
+    generatedAt: ctx.now,
+    accounts,
+    proxy: ctx.proxy,
+    empty: accounts.length === 0,
+    chart: ctx.chart ?? EMPTY_CHART,
+    alerts: ctx.alerts ?? [],
+  };
 }

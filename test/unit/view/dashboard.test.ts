@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseWebviewMessage } from '../../../src/shared/dashboardProtocol';
+import { VirtualClock } from '../../../src/core/clock';
+import { QuotaHistory } from '../../../src/core/history';
+import type { LedgerAlert } from '../../../src/core/ledger/schema';
+import { isHostMessage, parseWebviewMessage } from '../../../src/shared/dashboardProtocol';
+import { alertViews, chartModel, historySamples } from '../../../src/shared/view/dashboard';
 import { dashboardModel } from '../../../src/shared/view/dashboardModel';
 import { CLAUDE, FLASH, H, NOW, account, snapshot } from './fixtures';
 
@@ -83,5 +87,106 @@ describe('dashboard protocol', () => {
     { type: 'ready', extra: 1 },
   ])('refuses %j', (raw) => {
     expect(parseWebviewMessage(raw)).toBeUndefined();
+  });
+});
+
+describe('dashboard chart and alerts', () => {
+  const alert = (over: Partial<LedgerAlert>): LedgerAlert => ({
+    id: 'a1',
+    account: 'work',
+    model: 'claude-sonnet-4-6',
+    level: 80,
+    exhausted: false,
+    used: 80,
+    remaining: 20,
+    unit: 'percent',
+    resetTime: null,
+    source: 'provider',
+    window: '5h',
+    scope: '5-hour window of work',
+    firedAt: NOW,
+    ...over,
+  });
+
+  it('feeds the history from a snapshot and charts one labelled line per account × pool', () => {
+    const snap = snapshot([
+      account('work', [
+        { models: CLAUDE, remaining: 0.62 },
+        { models: FLASH, remaining: 0.04 },
+      ]),
+      account('home', [{ models: CLAUDE, remaining: null }], { label: 'Home' }),
+    ]);
+    const samples = historySamples(snap);
+    expect(samples.map((s) => [s.account, s.remaining])).toEqual([
+      ['work', 0.62],
+      ['work', 0.04],
+      ['home', null],
+    ]);
+    const clock = new VirtualClock(NOW);
+    const history = new QuotaHistory(clock);
+    history.record(samples);
+    clock.advance(5 * 60_000);
+    history.record([...samples.slice(0, 2), { account: 'gone', pool: samples[0]!.pool, remaining: 0.5 }]);
+    const chart = chartModel(history.series(), snap);
+    expect(chart.times).toEqual([NOW / 1000, NOW / 1000 + 300]);
+    // 'home' never had a value: no line; 'gone' left the snapshot: labelled with its id.
+    expect(chart.lines.map((l) => [l.accountLabel, l.poolLabel, l.values])).toEqual([
+      ['work', 'Claude', [62, 62]],
+      ['work', 'Gemini Flash', [4, 4]],
+      ['gone', 'Claude', [null, 50]],
+    ]);
+    expect(chart.pools.map((p) => p.label)).toEqual(['Claude', 'Gemini Flash']);
+    const m = dashboardModel(snap, { now: NOW, pinnedAccountId: null, proxy, chart });
+    expect(m.chart).toBe(chart);
+    expect(m.alerts).toEqual([]);
+  });
+
+  it('charts nothing without history', () => {
+    const clock = new VirtualClock(NOW);
+    expect(chartModel(new QuotaHistory(clock).series(), null)).toEqual({ times: [], pools: [], lines: [] });
+    expect(dashboardModel(null, { now: NOW, pinnedAccountId: null, proxy }).chart.lines).toEqual([]);
+  });
+
+  it('lists alerts newest first, once each, with the local time in the given zone', () => {
+    const snap = snapshot([account('work', [], { label: 'Work' })]);
+    const list = alertViews(
+      [
+        alert({ id: 'old', firedAt: NOW - 3 * H }),
+        alert({ id: 'new', level: 100, exhausted: true, firedAt: NOW - 60_000 }),
+        alert({ id: 'old', firedAt: NOW - 3 * H }),
+        alert({ id: 'other', account: 'left', source: 'limit', firedAt: NOW - 26 * H }),
+      ],
+      snap,
+      { now: NOW, timeZone: 'Asia/Tokyo', locale: 'en-GB' },
+    );
+    expect(list.map((a) => [a.id, a.level, a.accountLabel, a.when])).toEqual([
+      ['new', 'error', 'Work', '20:59'],
+      ['old', 'warning', 'Work', '18:00'],
+      ['other', 'warning', 'left', '22 Nov 19:00'],
+    ]);
+    expect(list[0]!.text).toBe(
+      "Work · claude-sonnet-4-6: exhausted of the provider's quota (5-hour window of work)",
+    );
+    expect(list[2]!.text).toContain('80% used of your limit');
+    expect(alertViews([alert({ id: 'x' }), alert({ id: 'y' })], null, { now: NOW }, 1)).toHaveLength(1);
+  });
+});
+
+describe('host messages (checked in the webview)', () => {
+  it('accepts a state and a config', () => {
+    const model = dashboardModel(null, { now: NOW, pinnedAccountId: null, proxy });
+    expect(isHostMessage({ type: 'state', model })).toBe(true);
+    expect(isHostMessage({ type: 'config', config: { timeZone: null, locale: 'en' } })).toBe(true);
+  });
+
+  it.each([
+    null,
+    [],
+    { type: 'state' },
+    { type: 'state', model: { generatedAt: 1, accounts: [], proxy: {}, alerts: [] } },
+    { type: 'config', config: { timeZone: 3, locale: null } },
+    { type: 'other' },
+  ])('refuses %j', (raw) => {
+    expect(isHostMessage(raw)).toBe(false);
   });
 });
