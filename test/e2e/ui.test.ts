@@ -1,6 +1,7 @@
 // The product in a real VS Code, in demo mode: demo accounts from the built-in simulator, the status
 // bar with its tooltip, the accounts tree, switching from the command palette, the colour change
 // when the simulator drains quota past a threshold, and a threshold notification.
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { THEMES, UI_TIMEOUT_MS, useWorkbench } from './harness';
 
@@ -50,9 +51,9 @@ describe('Quota Pilot in demo mode', () => {
   it('lists accounts and their quota pools in the tree', async () => {
     await wb().openViewContainer('Quota Pilot');
     await expect
-      .poll(async () => (await wb().treeItems('Accounts')).join('\n'), { timeout: UI_TIMEOUT_MS })
+      .poll(async () => (await wb().treeItems()).join('\n'), { timeout: UI_TIMEOUT_MS })
       .toMatch(/ada\.ultra[\s\S]*ben\.pro[\s\S]*cy\.free/);
-    const labels = await wb().treeItems('Accounts');
+    const labels = await wb().treeItems();
     expect(labels.join('\n')).toMatch(/Claude.*\d+%/);
     expect(labels.filter((l) => /^(ada\.ultra|ben\.pro|cy\.free|dee\.free)\b/.test(l))).toHaveLength(4);
     await wb().screenshot('tree');
@@ -97,5 +98,37 @@ describe('Quota Pilot in demo mode', () => {
       .poll(() => centre.textContent(), { timeout: UI_TIMEOUT_MS })
       .toMatch(/Quota Pilot: ben\.pro has/);
     await wb().screenshot('notification-centre');
+  });
+
+  it('a second window follows the engine of the first: same accounts, no second engine', async () => {
+    const second = await wb().page.context().newPage();
+    try {
+      await second.goto(wb().page.url());
+      await second.locator('.monaco-workbench').waitFor({ timeout: UI_TIMEOUT_MS });
+      const item = second
+        .locator('#workbench\\.parts\\.statusbar .statusbar-item')
+        .filter({ hasText: /ben\.pro: / })
+        .first();
+      await item.waitFor({ timeout: UI_TIMEOUT_MS });
+      // Its log says it follows; only the first window runs the proxy and the refresh loop.
+      await second.keyboard.press('F1');
+      await second.locator('.quick-input-widget input').fill('>Quota Pilot: Show Logs');
+      await second
+        .locator('.quick-input-list .monaco-list-row')
+        .filter({ hasText: 'Show Logs' })
+        .first()
+        .waitFor();
+      await second.keyboard.press('Enter');
+      const panel = second.locator('#workbench\\.parts\\.panel .monaco-editor .view-lines');
+      // Monaco renders spaces as no-break spaces.
+      await expect
+        .poll(async () => ((await panel.textContent()) ?? '').replace(/\u00a0/g, ' '), {
+          timeout: UI_TIMEOUT_MS,
+        })
+        .toMatch(/activated \(follower\)/);
+      await second.screenshot({ path: join(wb().outputDir, 'second-window.png') });
+    } finally {
+      await second.close();
+    }
   });
 });
