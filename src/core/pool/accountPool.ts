@@ -239,15 +239,22 @@ export class AccountPool {
         failures: this.failures.get(account.id) ?? [],
       };
     });
-    for (const ranked of rankAccounts(candidates, model, now)) {
-      if (ranked.accountId === boundId || ranked.accountId === pinned) continue;
-      const lease = tryLease(ranked.account, ranked.reason);
-      if (lease) {
-        if (boundId !== undefined && boundId !== ranked.accountId) {
-          this.logger?.info(`pool: session rebound to ${ranked.account.label} (${ranked.reason})`);
+    // The best few almost always serve; rank everything only when they all refuse a reservation.
+    const tried = new Set<string>();
+    for (const limit of [4, undefined]) {
+      for (const ranked of rankAccounts(candidates, model, now, limit === undefined ? {} : { limit })) {
+        if (ranked.accountId === boundId || ranked.accountId === pinned || tried.has(ranked.accountId))
+          continue;
+        tried.add(ranked.accountId);
+        const lease = tryLease(ranked.account, ranked.reason);
+        if (lease) {
+          if (boundId !== undefined && boundId !== ranked.accountId) {
+            this.logger?.info(`pool: session rebound to ${ranked.account.label} (${ranked.reason})`);
+          }
+          return lease;
         }
-        return lease;
       }
+      if (candidates.length <= 4) break;
     }
     // Retry-After looks at every account, including those this request already tried.
     throw this.noAccount(model, this.registry.list(), decisionOf, now);
