@@ -25,7 +25,15 @@ interface Feed {
   alerts: LedgerAlert[];
 }
 const MAX_ALERTS = 100;
-const feed: Feed = { history: new QuotaHistory(new SystemClock()), alerts: [] };
+// 15-second points over the last 6 hours: at most 1,440 points per series in each state message.
+const feed: Feed = {
+  history: new QuotaHistory(new SystemClock(), {
+    resolutionMs: 15_000,
+    maxAgeMs: 6 * 3_600_000,
+    maxPoints: 1_440,
+  }),
+  alerts: [],
+};
 
 class DashboardPanel implements vscode.Disposable {
   private ready = false;

@@ -22,7 +22,8 @@ declare function acquireVsCodeApi(): {
 /** What survives a reload (the host's state arrives again after `ready`; this paints at once). */
 interface SavedState {
   model: DashboardModel | null;
-  pool: string;
+  /** The pool shown in the chart: a pool id, ALL, or null (not chosen yet: the first pool). */
+  pool: string | null;
 }
 
 const ALL = '*';
@@ -30,7 +31,7 @@ const vscode = acquireVsCodeApi();
 const app = document.getElementById('app') as HTMLElement;
 const saved = (vscode.getState() ?? {}) as Partial<SavedState>;
 let model: DashboardModel | null = saved.model ?? null;
-let pool: string = typeof saved.pool === 'string' ? saved.pool : ALL;
+let pool: string | null = typeof saved.pool === 'string' ? saved.pool : null;
 let config: DashboardConfig = { timeZone: null, locale: null };
 let plot: uPlot | null = null;
 
@@ -85,12 +86,12 @@ function duration(ms: number): string {
 }
 
 function countdown(until: number | null): string {
-  if (until === null) return 'reset unknown';
+  if (until === null) return 'unknown';
   const ms = until - Date.now();
-  if (ms <= 0) return 'resetting now';
+  if (ms <= 0) return 'now';
   const local = formatter({ hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(until);
   const day = ms > 20 * 3_600_000 ? `${formatter({ weekday: 'short' }).format(until)} ` : '';
-  return `resets in ${duration(ms)} (${day}${local})`;
+  return `${duration(ms)} (${day}${local})`;
 }
 
 // ---- cards ---------------------------------------------------------------------------------
@@ -104,7 +105,7 @@ function bar(b: BarView, effective = false): HTMLElement {
     {
       class: effective ? 'bar-row effective' : 'bar-row',
       role: 'meter',
-      'aria-label': `${b.label}: ${percent} left, ${countdown(b.resetTime)}`,
+      'aria-label': `${b.label}: ${percent} left, resets ${countdown(b.resetTime)}`,
       'aria-valuemin': '0',
       'aria-valuemax': '100',
       'aria-valuenow': String(b.percent ?? 0),
@@ -112,7 +113,11 @@ function bar(b: BarView, effective = false): HTMLElement {
     el('span', { class: 'bar-label' }, b.label),
     el('div', { class: 'bar' }, fill),
     el('span', { class: 'bar-value' }, percent),
-    el('span', { class: 'countdown', 'data-until': String(b.resetTime ?? '') }, countdown(b.resetTime)),
+    el(
+      'span',
+      { class: 'countdown', 'data-until': String(b.resetTime ?? ''), title: 'Resets in' },
+      countdown(b.resetTime),
+    ),
   );
 }
 
@@ -142,7 +147,7 @@ function card(a: AccountCard): HTMLElement {
         el(
           'p',
           { class: 'cooldown' },
-          `Cooling down: ${p.reason} — `,
+          `Cooling down: ${p.reason} — ends in `,
           el(
             'span',
             { class: 'countdown', 'data-until': String(p.cooldownUntil) },
@@ -284,9 +289,14 @@ function themeVar(name: string, fallback: string): string {
   return v || fallback;
 }
 
+/** The pool the chart shows: the user's choice while it exists, else the first pool. */
+function shownPool(chart: ChartModel): string {
+  if (pool === ALL || chart.pools.some((p) => p.pool === pool)) return pool as string;
+  return chart.pools[0]?.pool ?? ALL;
+}
+
 function chartPanel(chart: ChartModel): HTMLElement {
   const pools = chart.pools;
-  if (pool !== ALL && !pools.some((p) => p.pool === pool)) pool = ALL;
   const select = document.createElement('vscode-single-select');
   select.id = 'chart-pool';
   select.setAttribute('aria-label', 'Pool shown in the chart');
@@ -297,7 +307,7 @@ function chartPanel(chart: ChartModel): HTMLElement {
     const o = document.createElement('vscode-option');
     o.setAttribute('value', value);
     o.textContent = label;
-    if (value === pool) o.setAttribute('selected', '');
+    if (value === shownPool(chart)) o.setAttribute('selected', '');
     select.append(o);
   }
   select.addEventListener('change', () => {
@@ -325,7 +335,8 @@ function drawChart(chart: ChartModel): void {
   plot?.destroy();
   plot = null;
   host.replaceChildren();
-  const lines = chart.lines.filter((l) => pool === ALL || l.pool === pool);
+  const selected = shownPool(chart);
+  const lines = chart.lines.filter((l) => selected === ALL || l.pool === selected);
   if (chart.times.length < 2 || lines.length === 0) {
     host.setAttribute('aria-label', 'No history yet');
     host.append(el('p', { class: 'muted' }, 'No history yet: the chart fills in as quota is refreshed.'));
@@ -359,7 +370,7 @@ function drawChart(chart: ChartModel): void {
       ...lines.map((l, i) => {
         const name = PALETTE[i % PALETTE.length] as string;
         return {
-          label: pool === ALL ? `${l.accountLabel} · ${l.poolLabel}` : l.accountLabel,
+          label: selected === ALL ? `${l.accountLabel} · ${l.poolLabel}` : l.accountLabel,
           stroke: themeVar(`--vscode-charts-${name}`, FALLBACK[name] as string),
           width: 2,
           dash: i >= PALETTE.length ? [6, 4] : undefined,
@@ -369,6 +380,16 @@ function drawChart(chart: ChartModel): void {
       }),
     ],
     legend: { live: true },
+    hooks: {
+      // The legend shows the latest values whenever the pointer is not over a point in time.
+      ready: [(u) => u.setLegend({ idx: chart.times.length - 1 })],
+      setCursor: [
+        (u) => {
+          if (u.cursor.idx === null || u.cursor.idx === undefined)
+            u.setLegend({ idx: chart.times.length - 1 });
+        },
+      ],
+    },
     cursor: { drag: { x: false, y: false } },
   };
   const data: uPlot.AlignedData = [chart.times, ...lines.map((l) => l.values)];
@@ -410,12 +431,9 @@ function render(): void {
       button('Refresh all', { type: 'command', command: 'refresh' }, { secondary: true }),
       button('Switch account…', { type: 'command', command: 'switchAccount' }, { secondary: true }),
     ),
-    el(
-      'div',
-      { class: 'layout' },
-      el('div', {}, chartPanel(model.chart), cards),
-      el('div', {}, proxyPanel(model.proxy), alertsPanel(model.alerts)),
-    ),
+    el('div', { class: 'summary' }, proxyPanel(model.proxy), alertsPanel(model.alerts)),
+    chartPanel(model.chart),
+    cards,
   );
   drawChart(model.chart);
 }
