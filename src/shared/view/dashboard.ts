@@ -99,7 +99,8 @@ export function alertViews(
         model: a.model,
         firedAt: a.firedAt,
         when: formatLocalTime(a.firedAt, ctx),
-        text: `${accountLabel} · ${a.model}: ${what} of ${source} (${a.scope})`,
+        // The provider's scope only repeats the model; a user limit says which limit it is.
+        text: `${accountLabel} · ${a.model}: ${what} of ${source}${a.source === 'limit' ? ` (${a.scope})` : ''}`,
       };
     });
 }

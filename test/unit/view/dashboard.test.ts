@@ -164,10 +164,8 @@ describe('dashboard chart and alerts', () => {
       ['old', 'warning', 'Work', '18:00'],
       ['other', 'warning', 'left', '22 Nov 19:00'],
     ]);
-    expect(list[0]!.text).toBe(
-      "Work · claude-sonnet-4-6: exhausted of the provider's quota (5-hour window of work)",
-    );
-    expect(list[2]!.text).toContain('80% used of your limit');
+    expect(list[0]!.text).toBe("Work · claude-sonnet-4-6: exhausted of the provider's quota");
+    expect(list[2]!.text).toBe('left · claude-sonnet-4-6: 80% used of your limit (5-hour window of work)');
     expect(alertViews([alert({ id: 'x' }), alert({ id: 'y' })], null, { now: NOW }, 1)).toHaveLength(1);
   });
 });
