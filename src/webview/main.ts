@@ -30,7 +30,9 @@ const ALL = '*';
 const vscode = acquireVsCodeApi();
 const app = document.getElementById('app') as HTMLElement;
 const saved = (vscode.getState() ?? {}) as Partial<SavedState>;
-let model: DashboardModel | null = saved.model ?? null;
+// A state saved by an older version may lack fields: check it like a host message.
+let model: DashboardModel | null =
+  saved.model && isHostMessage({ type: 'state', model: saved.model }) ? saved.model : null;
 let pool: string | null = typeof saved.pool === 'string' ? saved.pool : null;
 let config: DashboardConfig = { timeZone: null, locale: null };
 let plot: uPlot | null = null;
