@@ -79,6 +79,8 @@ function dashboardSuite(theme: 'light' | 'dark'): void {
       await expect.poll(() => tick.textContent(), { timeout: 5_000 }).not.toBe(first);
       await frame.evaluate(`document.getElementById('probe').remove()`);
       await wb().screenshot(`dashboard-${theme}`);
+      // The drained account's card, scrolled into view (red bars, countdowns).
+      await wb().screenshot(`dashboard-${theme}-card`, cards.nth(1));
 
       // A command from the webview reaches the engine: pinning cy.free moves the status bar.
       await frame.locator('article.card[data-account*="cy.free"] vscode-button[data-command="pin"]').click();
