@@ -5,5 +5,6 @@
 import type { BenchSuite } from './harness';
 import { engineSuite } from './engine';
 import { ledgerSuite } from './ledger';
+import { acquireSuite } from './acquire';
 
-export const SUITES: BenchSuite[] = [engineSuite, ledgerSuite];
+export const SUITES: BenchSuite[] = [engineSuite, ledgerSuite, acquireSuite];
