@@ -6,5 +6,6 @@ import type { BenchSuite } from './harness';
 import { engineSuite } from './engine';
 import { ledgerSuite } from './ledger';
 import { acquireSuite } from './acquire';
+import { studySuite } from './study/suite';
 
-export const SUITES: BenchSuite[] = [engineSuite, ledgerSuite, acquireSuite];
+export const SUITES: BenchSuite[] = [engineSuite, ledgerSuite, acquireSuite, studySuite];
