@@ -7,5 +7,6 @@ import { engineSuite } from './engine';
 import { ledgerSuite } from './ledger';
 import { acquireSuite } from './acquire';
 import { studySuite } from './study/suite';
+import { overheadSuite } from './overhead/suite';
 
-export const SUITES: BenchSuite[] = [engineSuite, ledgerSuite, acquireSuite, studySuite];
+export const SUITES: BenchSuite[] = [engineSuite, ledgerSuite, acquireSuite, studySuite, overheadSuite];
