@@ -5,7 +5,10 @@
  * driven by autocannon; streams by a client that timestamps the first and last chunk. The proxies
  * run in child processes, whose CPU, RSS and event-loop delay are reported per case.
  */
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
 import { request } from 'undici';
@@ -88,6 +91,66 @@ async function startChild(role: string, sim: SimInfo): Promise<Child> {
       const m = await s;
       if (m.type !== 'stats') throw new Error(`${role} child sent no stats`);
       return m.stats;
+    },
+  };
+}
+
+const CCR_KEY = 'ccr-bench-key-0123456789abcdef';
+const CCR_PORT = 39_871;
+
+/** CPU ms and RSS of any process, from /proc (Linux). */
+function procStats(pid: number): { cpuMs: number; rssMb: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return { cpuMs: ticks * 10, rssMb: Number(rss ?? 0) / 1024 };
+}
+
+/**
+ * @musistudio/claude-code-router, when QP_BENCH_CCR names its dist/cli.js (installed outside the
+ * repo). It speaks no Cloud Code, so its OpenAI-compatible provider is Quota Pilot's own endpoint:
+ * the figure is what it adds in front of a proxy that reaches the simulator.
+ */
+async function startCcr(cli: string, openaiUrl: string): Promise<Child> {
+  const home = mkdtempSync(join(tmpdir(), 'qp-bench-ccr-'));
+  mkdirSync(join(home, '.claude-code-router'));
+  writeFileSync(
+    join(home, '.claude-code-router', 'config.json'),
+    JSON.stringify({
+      LOG: false,
+      HOST: '127.0.0.1',
+      PORT: CCR_PORT,
+      APIKEY: CCR_KEY,
+      Providers: [{ name: 'qp', api_base_url: openaiUrl, api_key: KEY, models: [MODEL] }],
+      Router: { default: `qp,${MODEL}` },
+    }),
+  );
+  const proc = spawn(process.execPath, [cli, 'start'], {
+    env: { ...process.env, HOME: home },
+    stdio: 'ignore',
+  });
+  const url = `http://127.0.0.1:${CCR_PORT}`;
+  for (let i = 0; ; i++) {
+    try {
+      await request(url).then((r) => r.body.dump());
+      break;
+    } catch {
+      if (i > 100) throw new Error('claude-code-router did not answer within 10 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  proc.on('exit', () => rmSync(home, { recursive: true, force: true }));
+  const pid = proc.pid ?? 0;
+  let last = procStats(pid).cpuMs;
+  return {
+    proc,
+    url,
+    async stats() {
+      const now = procStats(pid);
+      const used = now.cpuMs - last;
+      last = now.cpuMs;
+      return { cpuMs: used, rssMb: now.rssMb, eldP50Ms: -1, eldP99Ms: -1 };
     },
   };
 }
@@ -189,7 +252,8 @@ function record(bench: BenchRunner, m: Measured, base: Measured | undefined): vo
         (base?.ttfbP50Ms !== undefined ? ` (+${(m.ttfbP50Ms - base.ttfbP50Ms).toFixed(1)} p50)` : '')
       : '';
   const st = m.stats
-    ? ` cpu ${((m.stats.cpuMs / (SECONDS * 1000)) * 100).toFixed(0)}% rss ${m.stats.rssMb.toFixed(0)} MB eld p99 ${m.stats.eldP99Ms.toFixed(1)} ms`
+    ? ` cpu ${((m.stats.cpuMs / (SECONDS * 1000)) * 100).toFixed(0)}% rss ${m.stats.rssMb.toFixed(0)} MB eld p99 ` +
+      (m.stats.eldP99Ms < 0 ? 'n/a' : `${m.stats.eldP99Ms.toFixed(1)} ms`)
     : '';
   bench.add({
     name: `${m.target} ${m.mode} c=${m.concurrency}`,
@@ -228,15 +292,27 @@ export const overheadSuite: BenchSuite = {
       const floor = await startChild('floor', info);
       const qp = await startChild('quota-pilot', info);
       children.push(floor, qp);
+      const ccrCli = process.env.QP_BENCH_CCR;
+      let ccr: Child | null = null;
+      if (ccrCli) {
+        try {
+          ccr = await startCcr(ccrCli, `${qp.url}/v1/chat/completions`);
+          children.push(ccr);
+        } catch (err) {
+          console.log(
+            `  peer claude-code-router not run: ${err instanceof Error ? err.message : String(err)}`,
+          );
+        }
+      }
 
-      const cc = (stream: boolean): string =>
+      const cc = (): string =>
         JSON.stringify({
           project: 'proj-bench-1',
           model: MODEL,
           userAgent: 'antigravity',
           requestType: 'agent',
           requestId: 'agent-bench',
-          request: { contents: [{ role: 'user', parts: [{ text: stream ? 'Stream a reply' : 'Reply' }] }] },
+          request: { contents: [{ role: 'user', parts: [{ text: 'Reply please' }] }] },
         });
       const ccHeaders = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
       const oai = (s: boolean): string =>
@@ -251,12 +327,12 @@ export const overheadSuite: BenchSuite = {
       const targets = (s: boolean): Target[] => {
         const method = s ? 'streamGenerateContent?alt=sse' : 'generateContent';
         return [
-          { name: 'direct', url: `${sim.baseUrl}/v1internal:${method}`, headers: ccHeaders, body: cc(s) },
+          { name: 'direct', url: `${sim.baseUrl}/v1internal:${method}`, headers: ccHeaders, body: cc() },
           {
             name: 'undici floor',
             url: `${floor.url}/v1internal:${method}`,
             headers: ccHeaders,
-            body: cc(s),
+            body: cc(),
             child: floor,
           },
           {
@@ -277,6 +353,21 @@ export const overheadSuite: BenchSuite = {
             body: ant(s),
             child: qp,
           },
+          ...(ccr
+            ? [
+                {
+                  name: 'ccr → quota-pilot',
+                  url: `${ccr.url}/v1/messages`,
+                  headers: {
+                    'x-api-key': CCR_KEY,
+                    'anthropic-version': '2023-06-01',
+                    'content-type': 'application/json',
+                  },
+                  body: ant(s),
+                  child: ccr,
+                },
+              ]
+            : []),
         ];
       };
       const rows: Measured[] = [];
@@ -295,10 +386,13 @@ export const overheadSuite: BenchSuite = {
           }
         }
       }
-      console.log(
-        '  peers: @musistudio/claude-code-router was not run — installing it needs the npm registry at bench time ' +
-          'and it cannot be pointed at the simulator without a provider config written per run; see the report.',
-      );
+      if (!ccr) {
+        console.log(
+          '  peer @musistudio/claude-code-router not run: set QP_BENCH_CCR to its dist/cli.js (install 1.0.73 outside ' +
+            'the repo; 3.1.1 depends on @the-next-ai/ai-gateway, which npm does not serve). It speaks no Cloud Code, ' +
+            "so it runs in front of Quota Pilot's OpenAI endpoint.",
+        );
+      }
     } finally {
       for (const c of children) c.proc.kill();
       await sim.close();
