@@ -9,6 +9,7 @@ import type { BenchSuite } from '../harness';
 import { POLICIES, formatStudyTable, runStudy } from './study';
 import type { StudyRow } from './study';
 import { studyScenarios } from './workload';
+import { wireCheck } from './wire';
 
 export const studySuite: BenchSuite = {
   name: 'study',
@@ -42,6 +43,28 @@ export const studySuite: BenchSuite = {
     console.log('');
     console.log('429 study (14 simulated days; optimum≤ is an upper bound from capacities and demand):');
     console.log(formatStudyTable(rows));
+    console.log('');
+    console.log(
+      'Wire check (same workload in-process and through proxy + simulator over sockets, one virtual clock):',
+    );
+    const wire = await wireCheck();
+    for (const w of wire) {
+      console.log(
+        `  ${w.scenario} ${w.path.padEnd(10)}  requests ${w.requests}  served ${w.served}  failures ${w.failed}  upstream 429s ${w.upstream429}`,
+      );
+      bench.add({
+        name: `${w.scenario} / quota-pilot ${w.path}`,
+        iterations: 1,
+        batch: 1,
+        p50Ns: 0,
+        p99Ns: 0,
+        meanNs: 0,
+        minNs: 0,
+        maxNs: 0,
+        opsPerSec: 0,
+        note: `served ${w.served}/${w.requests}, failures ${w.failed}, upstream 429s ${w.upstream429}`,
+      });
+    }
     mkdirSync('bench-output', { recursive: true });
     writeFileSync(join('bench-output', 'study.json'), JSON.stringify(rows, null, 2) + '\n');
   },

@@ -33,7 +33,7 @@ export interface StudyScenario {
 
 type Tier = 'FREE' | 'PRO' | 'ULTRA';
 
-function simAccounts(tiers: readonly Tier[], seed: number): ScenarioInput {
+export function simAccounts(tiers: readonly Tier[], seed: number): ScenarioInput {
   const rand = mulberry32(seed);
   return {
     name: 'study',
@@ -43,6 +43,7 @@ function simAccounts(tiers: readonly Tier[], seed: number): ScenarioInput {
       email: `user${i + 1}@example.com`,
       tier,
       refreshToken: `study-refresh-${String(i + 1).padStart(4, '0')}`,
+      project: `proj-study-${i + 1}`,
       windowPhaseMs: {
         '5h': Math.floor(rand() * 5) * HOUR,
         weekly: Math.floor(rand() * 7) * DAY,
@@ -55,7 +56,7 @@ function simAccounts(tiers: readonly Tier[], seed: number): ScenarioInput {
  * A developer's bursty working days: on weekdays 9:00–19:00, 4–8 sessions, each a burst of 15–90
  * requests 10–90 s apart; weekends a third as busy. 85% Claude, 15% Gemini Flash.
  */
-function developerDays(seed: number, scale: number): Req[] {
+export function developerDays(seed: number, scale: number): Req[] {
   const rand = mulberry32(seed);
   const out: Req[] = [];
   let sessionNo = 0;
