@@ -434,7 +434,9 @@ export class QuotaManager {
       if (entry === undefined || entry.quota.remainingFraction === null) continue;
       anyKnown = true;
       latestFetch = Math.max(latestFetch, entry.fetchedAt);
-      const back = entry.quota.remainingFraction >= floor;
+      // Back means some quota is left and at least the floor: with a floor of 0, an empty reading
+      // must not end a quota cooldown (that retried exhausted accounts in a loop).
+      const back = entry.quota.remainingFraction > 0 && entry.quota.remainingFraction >= floor;
       if (!back) allBack = false;
       const c = perAccount.get(model);
       if (c !== undefined && c.kind === 'quota-exhausted' && back && entry.fetchedAt >= c.setAt) {

@@ -52,6 +52,8 @@ export interface EngineHostOptions {
   oauth: OAuthConfig;
   baseUrls: readonly string[];
   userAgent?: string;
+  /** Keep-alive connections per upstream base URL; default 128. */
+  upstreamConnections?: number;
   proxy: { enabled: boolean; port: number; key: string };
   thresholds?: Thresholds;
   refreshIntervalSeconds?: number;
@@ -140,6 +142,8 @@ export class EngineHost {
       baseUrls: options.baseUrls,
       ...(options.userAgent ? { userAgent: options.userAgent } : {}),
       clock: this.clock,
+      // Parallel agents: 16 keep-alive connections per base capped throughput at 16 calls in flight.
+      connections: options.upstreamConnections ?? 128,
       logger: { debug: (m: string) => this.log.debug(m), warn: (m: string) => this.log.warn(m) },
     } as ConstructorParameters<typeof CloudCodeClient>[0]);
     this.mapper = new ModelMapper(options.modelMapping ?? {});
