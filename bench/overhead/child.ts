@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
 import { z } from 'zod';
+import { addSimulatorAccounts, simulatorOAuth } from '../../src/host/demo';
 import { EngineHost } from '../../src/host/engineHost';
 import { MemoryTokenStore } from '../../src/upstream/cloudcode/oauth';
 
@@ -73,31 +74,14 @@ async function startFloor(sim: SimInfo): Promise<string> {
 }
 
 async function startQuotaPilot(sim: SimInfo): Promise<string> {
-  const first = sim.accounts[0];
   const host = await EngineHost.create({
     dataDir: null,
     tokenStore: new MemoryTokenStore(),
-    oauth: {
-      ...sim.oauth,
-      clientId: first?.clientId ?? 'sim-client-id',
-      ...(first?.clientSecret ? { clientSecret: first.clientSecret } : {}),
-    },
+    oauth: simulatorOAuth(sim),
     baseUrls: [sim.baseUrl],
     proxy: { enabled: true, port: 0, key: sim.key },
   });
-  for (const a of sim.accounts) {
-    await host.addAccount({
-      email: a.email,
-      label: a.email.split('@')[0] ?? a.email,
-      tier: a.tier,
-      tokens: {
-        refreshToken: a.refreshToken,
-        clientId: a.clientId,
-        clientSecret: a.clientSecret,
-        email: a.email,
-      },
-    });
-  }
+  await addSimulatorAccounts(host, sim);
   await host.start();
   await host.refresh();
   const url = host.proxyStatus().url;

@@ -11,15 +11,9 @@ import type { RunningSimulator } from '../simulator';
 import { startSimulator } from '../simulator';
 import { resolveDataDir } from '../store/dataDir';
 import { parseCredentialsFile } from '../upstream/cloudcode/credentials';
-import { MemoryTokenStore } from '../upstream/cloudcode/oauth';
+import { DEFAULT_BASE_URLS } from '../upstream/cloudcode/client';
+import { GOOGLE_OAUTH_ENDPOINTS, MemoryTokenStore } from '../upstream/cloudcode/oauth';
 import type { CliCommand } from './command';
-
-const GOOGLE = {
-  authorizeUrl: 'https://accounts.google.com/o/oauth2/v2/auth',
-  tokenUrl: 'https://oauth2.googleapis.com/token',
-  userinfoUrl: 'https://www.googleapis.com/oauth2/v2/userinfo',
-};
-const GOOGLE_BASES = ['https://daily-cloudcode-pa.googleapis.com', 'https://cloudcode-pa.googleapis.com'];
 
 const HELP = `Usage: quota-pilot serve [--port N] [--simulate <scenario>] [--accounts <file>] [--data-dir DIR] [--key K] [--quiet]
 
@@ -92,8 +86,10 @@ export const serveCommand: CliCommand = {
         clock,
         dataDir: resolveDataDir(typeof values['data-dir'] === 'string' ? values['data-dir'] : undefined),
         tokenStore: new MemoryTokenStore(),
-        oauth: sim ? simulatorOAuth(sim) : { ...GOOGLE, clientId: credentials[0]?.clientId ?? '' },
-        baseUrls: sim ? [sim.baseUrl] : GOOGLE_BASES,
+        oauth: sim
+          ? simulatorOAuth(sim)
+          : { ...GOOGLE_OAUTH_ENDPOINTS, clientId: credentials[0]?.clientId ?? '' },
+        baseUrls: sim ? [sim.baseUrl] : DEFAULT_BASE_URLS,
         proxy: { enabled: true, port, key },
         logger: { error: log('error'), warn: log('warn'), info: log('info'), debug: () => {} },
         version: '0.1.0',

@@ -15,18 +15,13 @@ import { EngineHost, accountIdFor } from '../host/engineHost';
 import type { RunningSimulator } from '../simulator';
 import { startSimulator } from '../simulator';
 import type { OAuthConfig } from '../upstream/cloudcode/oauth';
+import { GOOGLE_OAUTH_ENDPOINTS } from '../upstream/cloudcode/oauth';
 import type { Config } from './config';
 import type { EngineFacade, NewAccount } from './engine';
 import { LeaderLock } from './leaderLock';
 import type { Log } from './log';
 import type { SecretVault } from './secrets';
 import type { ProxyInfo } from './viewSource';
-
-const GOOGLE_OAUTH = {
-  authorizeUrl: 'https://accounts.google.com/o/oauth2/v2/auth',
-  tokenUrl: 'https://oauth2.googleapis.com/token',
-  userinfoUrl: 'https://www.googleapis.com/oauth2/v2/userinfo',
-};
 
 const ACCOUNTS_KEY = 'quotaPilot.accounts.v1';
 const PIN_KEY = 'quotaPilot.pinnedAccount';
@@ -199,7 +194,7 @@ export class ExtensionEngine implements EngineFacade {
   private async realOAuth(): Promise<OAuthConfig> {
     const clientId = this.config.get('oauth.clientId');
     const secret = await this.vault.oauthClientSecret();
-    return { ...GOOGLE_OAUTH, clientId, ...(secret ? { clientSecret: secret } : {}) };
+    return { ...GOOGLE_OAUTH_ENDPOINTS, clientId, ...(secret ? { clientSecret: secret } : {}) };
   }
 
   private requireHost(): EngineHost {

@@ -3,11 +3,21 @@
  * signed in through its OAuth token endpoint — the same code path as real accounts, no network.
  */
 import type { RunningSimulator } from '../simulator';
+
+/** What the demo helpers need of a simulator: its OAuth endpoints and its accounts. */
+export type SimulatorAccess = Pick<RunningSimulator, 'oauth'> & {
+  accounts: ReadonlyArray<
+    Pick<
+      RunningSimulator['accounts'][number],
+      'email' | 'tier' | 'refreshToken' | 'clientId' | 'clientSecret'
+    >
+  >;
+};
 import type { OAuthConfig } from '../upstream/cloudcode/oauth';
 import type { EngineHost } from './engineHost';
 
 /** OAuth endpoints and client of a running simulator. */
-export function simulatorOAuth(sim: RunningSimulator): OAuthConfig {
+export function simulatorOAuth(sim: SimulatorAccess): OAuthConfig {
   const first = sim.accounts[0];
   return {
     ...sim.oauth,
@@ -17,7 +27,7 @@ export function simulatorOAuth(sim: RunningSimulator): OAuthConfig {
 }
 
 /** Adds every simulator account to the host; resolves to how many were added. */
-export async function addSimulatorAccounts(host: EngineHost, sim: RunningSimulator): Promise<number> {
+export async function addSimulatorAccounts(host: EngineHost, sim: SimulatorAccess): Promise<number> {
   for (const a of sim.accounts) {
     await host.addAccount({
       email: a.email,
