@@ -25,9 +25,8 @@ import { DEFAULT_CATALOG } from '../../src/core/catalog';
 import { quotaModelFor } from '../../src/simulator/core';
 import { mulberry32 } from '../../src/simulator/prng';
 import type { QuotaModel } from '../../src/simulator/quotaModel';
-import { WINDOW_MS } from '../../src/simulator/quotaModel';
 import { parseScenario } from '../../src/simulator/scenario';
-import { DAY, DAYS, START } from './workload';
+import { START } from './workload';
 import type { Req, StudyScenario } from './workload';
 
 export const MAX_ATTEMPTS = 4;
@@ -316,29 +315,52 @@ export const POLICIES = [
 ] as const;
 export type PolicyName = (typeof POLICIES)[number];
 
-/** An upper bound on requests servable: per pool, min(demand, what every account's windows hold). */
+/**
+ * An upper bound on requests servable. A request can only use the window of each account that
+ * contains its arrival time, so per pool and per window kind (5h, weekly) the relaxation "each
+ * account × window serves at most its capacity" is a matching of points (requests) to intervals
+ * (windows) with capacities; taking requests in time order and giving each to the open window that
+ * ends first solves it exactly. The bound is, per pool, the smaller of the two relaxations (each
+ * ignores the other window kind, capacity errors and the quota already used at the start).
+ */
 export function offlineOptimum(scenario: StudyScenario): number {
   const clock = new VirtualClock(START);
   const quota = quotaModelFor(parseScenario(scenario.sim), clock);
-  const lastAt = scenario.requests.reduce((m, r) => Math.max(m, r.at), START);
-  const end = Math.max(START + DAYS * DAY, lastAt + 1);
-  const demand = new Map<string, number>();
+  const ids = quota.accountIds();
+  const byPool = new Map<string, number[]>();
   for (const r of scenario.requests) {
     const p = quota.poolOfModel(r.model) ?? r.model;
-    demand.set(p, (demand.get(p) ?? 0) + 1);
+    const list = byPool.get(p) ?? [];
+    list.push(r.at);
+    byPool.set(p, list);
   }
-  let total = 0;
-  for (const [pool, d] of demand) {
-    let capacity = 0;
-    for (const id of quota.accountIds()) {
-      const perWindow = (w: '5h' | 'weekly'): number => {
-        const { start } = quota.windowBounds(id, w, START);
-        const windows = Math.ceil((end - start) / WINDOW_MS[w]);
-        return windows * quota.readWindow(id, pool, w).capacity;
-      };
-      capacity += Math.min(perWindow('5h'), perWindow('weekly'));
+  const relaxation = (pool: string, times: readonly number[], w: '5h' | 'weekly'): number => {
+    const capacity = ids.map((id) => quota.readWindow(id, pool, w).capacity);
+    const used = new Map<string, number>();
+    let served = 0;
+    for (const at of times) {
+      let bestKey: string | null = null;
+      let bestEnd = Infinity;
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i] ?? '';
+        const { start, end } = quota.windowBounds(id, w, at);
+        const key = `${id}|${start}`;
+        if ((used.get(key) ?? 0) < (capacity[i] ?? 0) && end < bestEnd) {
+          bestKey = key;
+          bestEnd = end;
+        }
+      }
+      if (bestKey !== null) {
+        used.set(bestKey, (used.get(bestKey) ?? 0) + 1);
+        served++;
+      }
     }
-    total += Math.min(d, capacity);
+    return served;
+  };
+  let total = 0;
+  for (const [pool, times] of byPool) {
+    const sorted = [...times].sort((a, b) => a - b);
+    total += Math.min(relaxation(pool, sorted, '5h'), relaxation(pool, sorted, 'weekly'));
   }
   return total;
 }

@@ -41,7 +41,9 @@ export const studySuite: BenchSuite = {
       }
     }
     console.log('');
-    console.log('429 study (14 simulated days; optimum≤ is an upper bound from capacities and demand):');
+    console.log(
+      '429 study (14 simulated days; optimum≤: upper bound, each request only on the windows open when it arrives):',
+    );
     console.log(formatStudyTable(rows));
     console.log('');
     console.log(
