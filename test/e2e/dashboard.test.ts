@@ -91,13 +91,26 @@ function dashboardSuite(theme: 'light' | 'dark'): void {
 
     it('keeps the chosen chart pool across a webview reload', async () => {
       let frame = await wb().webviewFrame();
-      await frame.locator('#chart-pool').click();
-      await frame
-        .locator('#chart-pool')
-        .getByText('Gemini Pro', { exact: true })
-        .filter({ visible: true })
-        .first()
-        .click();
+      // The dropdown's list opens after an animation frame: retry open + pick if the first click lands too early.
+      await expect
+        .poll(
+          async () => {
+            try {
+              await frame.locator('#chart-pool').click();
+              await frame
+                .locator('#chart-pool')
+                .getByText('Gemini Pro', { exact: true })
+                .filter({ visible: true })
+                .first()
+                .click({ timeout: 3_000 });
+              return true;
+            } catch {
+              return false;
+            }
+          },
+          { timeout: UI_TIMEOUT_MS },
+        )
+        .toBe(true);
       await expect
         .poll(() => frame.locator('#chart-pool').evaluate((e) => (e as unknown as { value: string }).value))
         .toBe('gemini-pro');
