@@ -243,13 +243,11 @@ async function stream(t: Target, concurrency: number): Promise<Measured> {
 }
 
 function record(bench: BenchRunner, m: Measured, base: Measured | undefined): void {
-  const added = base
-    ? `+${(m.p50Ms - base.p50Ms).toFixed(1)} / +${(m.p99Ms - base.p99Ms).toFixed(1)} ms`
-    : '';
+  const added = base ? `${signed(m.p50Ms - base.p50Ms)} / ${signed(m.p99Ms - base.p99Ms)} ms` : '';
   const ttfb =
     m.ttfbP50Ms !== undefined
       ? ` ttfb ${m.ttfbP50Ms.toFixed(1)}/${(m.ttfbP99Ms ?? 0).toFixed(1)} ms` +
-        (base?.ttfbP50Ms !== undefined ? ` (+${(m.ttfbP50Ms - base.ttfbP50Ms).toFixed(1)} p50)` : '')
+        (base?.ttfbP50Ms !== undefined ? ` (${signed(m.ttfbP50Ms - base.ttfbP50Ms)} p50)` : '')
       : '';
   const st = m.stats
     ? ` cpu ${((m.stats.cpuMs / (SECONDS * 1000)) * 100).toFixed(0)}% rss ${m.stats.rssMb.toFixed(0)} MB eld p99 ` +
@@ -267,6 +265,11 @@ function record(bench: BenchRunner, m: Measured, base: Measured | undefined): vo
     opsPerSec: m.rps,
     note: `${added ? `added p50/p99 ${added};` : 'baseline;'}${ttfb}${st}${m.errors ? ` errors ${m.errors}` : ''}`,
   });
+}
+
+/** A difference in ms with its sign (a noisy baseline p99 can exceed the proxied one). */
+function signed(ms: number): string {
+  return `${ms >= 0 ? '+' : '−'}${Math.abs(ms).toFixed(1)}`;
 }
 
 export const overheadSuite: BenchSuite = {
