@@ -102,12 +102,20 @@ else
   }
 }
 JSON
+  # code-server's postinstall reads the Node version from npm_config_user_agent, which names the
+  # Node that runs npm (not the first `node` on PATH): run the machine's npm CLI with Node 24 itself.
+  npm_cli="$(dirname "$(readlink -f "$(command -v npm)")")/npm-cli.js"
+  if [ ! -f "$npm_cli" ]; then
+    echo "e2e setup: cannot find npm's npm-cli.js next to $(command -v npm)" >&2
+    exit 1
+  fi
   (
     cd "$tmp/code-server"
     export PATH="$node_dir/bin:$PATH"
     export npm_config_nodedir="$node_dir"
     export npm_config_ignore_scripts=false
-    npm install --no-audit --no-fund --loglevel=warn --foreground-scripts "code-server@$CS_VERSION"
+    "$node_dir/bin/node" "$npm_cli" install --no-audit --no-fund --loglevel=warn --foreground-scripts \
+      "code-server@$CS_VERSION"
   )
   step "code-server installed in $(elapsed $s)"
 
