@@ -13,9 +13,6 @@ import type { GeminiRequest, GeminiResponse } from '../upstream/gemini/schema';
 
 export type { GeminiRequest, GeminiResponse } from '../upstream/gemini/schema';
 
-/** The API dialect a client speaks; decides how requests are parsed and errors are written. */
-export type ClientFormat = 'openai' | 'anthropic' | 'gemini';
-
 /**
  * Lets the backend tell the server what happened during a call (for the request log line and the
  * metrics) without the server knowing anything about accounts. Every method is optional to call.
@@ -35,7 +32,6 @@ export interface BackendCall {
   request: GeminiRequest;
   /** Stable per conversation, so the pool can keep a conversation on one account. */
   sessionKey: string;
-  clientFormat: ClientFormat;
   /** Aborts when the client goes away, the request deadline passes or the server stops. */
   signal: AbortSignal;
   reporter: CallReporter;

@@ -1,13 +1,16 @@
 /**
- * Errors in each client's own format, so that SDKs raise their usual exception types with our message:
- * OpenAI `{error:{message,type,param,code}}`, Anthropic `{type:"error",error:{type,message}}`, Gemini
- * (Google APIs) `{error:{code,message,status}}`. The admin API uses the Gemini-like shape.
+ * Errors turned into HTTP answers: the refusal type the server and routes throw, and the mapping of
+ * any thrown value to a status, a client-safe message and a retry delay. The body shape is the
+ * client format's own (each codec's `errorBody` / `errorEvents`, translate/*.ts); the admin API uses
+ * the Google-style shape.
  */
 import { ProviderError } from '../core/provider';
-import { BackendError, type ClientFormat } from './backend';
-import { RequestValidationError } from './translate/common';
+import { BackendError } from './backend';
+import type { ClientFormat, Codecs } from './translate/codec';
+import { type ClientErrorInfo, type ClientEvent, RequestValidationError } from './translate/common';
+import { geminiErrorBody } from './translate/gemini';
 
-/** Route families: the three client formats plus our own admin API. */
+/** Route families: the client formats plus our own admin API. */
 export type ErrorFormat = ClientFormat | 'admin';
 
 /** A refusal or failure the server turns into an HTTP answer. */
@@ -22,97 +25,6 @@ export class HttpError extends Error {
     super(message);
     this.name = 'HttpError';
   }
-}
-
-const OPENAI_TYPE: Record<number, string> = {
-  400: 'invalid_request_error',
-  401: 'authentication_error',
-  403: 'permission_error',
-  404: 'not_found_error',
-  405: 'invalid_request_error',
-  408: 'timeout_error',
-  413: 'invalid_request_error',
-  415: 'invalid_request_error',
-  429: 'rate_limit_error',
-  499: 'cancelled',
-  504: 'timeout_error',
-};
-
-const ANTHROPIC_TYPE: Record<number, string> = {
-  400: 'invalid_request_error',
-  401: 'authentication_error',
-  403: 'permission_error',
-  404: 'not_found_error',
-  405: 'invalid_request_error',
-  408: 'timeout_error',
-  413: 'request_too_large',
-  415: 'invalid_request_error',
-  429: 'rate_limit_error',
-  503: 'overloaded_error',
-  504: 'timeout_error',
-};
-
-const GOOGLE_STATUS: Record<number, string> = {
-  400: 'INVALID_ARGUMENT',
-  401: 'UNAUTHENTICATED',
-  403: 'PERMISSION_DENIED',
-  404: 'NOT_FOUND',
-  405: 'UNIMPLEMENTED',
-  408: 'DEADLINE_EXCEEDED',
-  409: 'ABORTED',
-  413: 'INVALID_ARGUMENT',
-  415: 'INVALID_ARGUMENT',
-  429: 'RESOURCE_EXHAUSTED',
-  499: 'CANCELLED',
-  501: 'UNIMPLEMENTED',
-  503: 'UNAVAILABLE',
-  504: 'DEADLINE_EXCEEDED',
-};
-
-/** The JSON error body for `status` in `format`. */
-export function errorBody(
-  format: ErrorFormat,
-  status: number,
-  message: string,
-  param?: string,
-): Record<string, unknown> {
-  switch (format) {
-    case 'openai':
-      return {
-        error: {
-          message,
-          type: OPENAI_TYPE[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error'),
-          param: param ?? null,
-          code: status === 429 ? 'rate_limit_exceeded' : null,
-        },
-      };
-    case 'anthropic':
-      return {
-        type: 'error',
-        error: {
-          type: ANTHROPIC_TYPE[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error'),
-          message,
-        },
-      };
-    case 'gemini':
-    case 'admin':
-      return {
-        error: {
-          code: status,
-          message,
-          status: GOOGLE_STATUS[status] ?? (status >= 500 ? 'INTERNAL' : 'FAILED_PRECONDITION'),
-        },
-      };
-  }
-}
-
-/**
- * The SSE frame that ends a stream in error after the first byte: OpenAI clients read a `data:` chunk
- * carrying `error`; Anthropic clients an `event: error`; Gemini clients a `data:` chunk with `error`.
- */
-export function errorEvent(format: ClientFormat, status: number, message: string): string {
-  const body = JSON.stringify(errorBody(format, status, message));
-  return format === 'anthropic' ? `event: error\ndata: ${body}\n\n` : `data: ${body}\n\n`;
 }
 
 const PROVIDER_STATUS: Record<ProviderError['kind'], number> = {
@@ -161,4 +73,16 @@ export function describeError(err: unknown): {
 /** `Retry-After` in whole seconds (at least 1 when a delay is known). */
 export function retryAfterSeconds(ms: number): string {
   return String(Math.max(1, Math.ceil(ms / 1000)));
+}
+
+/** The HTTP error body in `format`: its codec's shape; the admin API (or a missing codec) the Google one. */
+export function errorBodyFor(codecs: Codecs, format: ErrorFormat, err: ClientErrorInfo): unknown {
+  const codec = format === 'admin' ? undefined : codecs[format];
+  return codec ? codec.errorBody(err) : geminiErrorBody(err);
+}
+
+/** The SSE frames that end a started stream in error in `format` (none for the admin API). */
+export function errorEventsFor(codecs: Codecs, format: ErrorFormat, err: ClientErrorInfo): ClientEvent[] {
+  const codec = format === 'admin' ? undefined : codecs[format];
+  return codec ? codec.errorEvents(err) : [];
 }

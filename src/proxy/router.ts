@@ -5,11 +5,17 @@
  */
 import type { ErrorFormat } from './clientErrors';
 
+type Headers = Readonly<Record<string, string | string[] | undefined>>;
+
+/** The format a route answers in: fixed, or chosen from the request headers (shared paths). */
+export type FormatPick = ErrorFormat | ((headers: Headers) => ErrorFormat);
+
 export interface RouteMatch<H> {
   handler: H;
   params: Record<string, string>;
   /** A short, bounded route name for logs and metric labels (never the raw path). */
   name: string;
+  format: FormatPick;
 }
 
 interface Entry<H> {
@@ -17,39 +23,53 @@ interface Entry<H> {
   pattern: RegExp;
   name: string;
   handler: H;
+  format: FormatPick;
 }
 
 export type RouteResult<H> =
   | { kind: 'match'; match: RouteMatch<H> }
-  | { kind: 'method-not-allowed'; allow: string[] }
+  | { kind: 'method-not-allowed'; allow: string[]; format: FormatPick }
   | { kind: 'not-found' };
 
 export class Router<H> {
   private readonly entries: Entry<H>[] = [];
 
-  /** `pattern` must match the whole path (anchor it); `name` is the metric label. */
-  add(method: string, pattern: RegExp, name: string, handler: H): this {
-    this.entries.push({ method: method.toUpperCase(), pattern, name, handler });
+  /**
+   * `pattern` must match the whole path (anchor it); `name` is the metric label; `format` the error
+   * format of the route (also used for errors raised before the handler runs, such as 401).
+   */
+  add(method: string, pattern: RegExp, name: string, handler: H, format: FormatPick = 'admin'): this {
+    this.entries.push({ method: method.toUpperCase(), pattern, name, handler, format });
     return this;
   }
 
   find(method: string, path: string): RouteResult<H> {
     const allow: string[] = [];
+    let format: FormatPick | undefined;
     for (const e of this.entries) {
       const m = e.pattern.exec(path);
       if (!m) continue;
       if (e.method !== method.toUpperCase()) {
         allow.push(e.method);
+        format ??= e.format;
         continue;
       }
       const params: Record<string, string> = {};
       for (const [k, v] of Object.entries(m.groups ?? {})) {
         if (v !== undefined) params[k] = safeDecode(v);
       }
-      return { kind: 'match', match: { handler: e.handler, params, name: e.name } };
+      return { kind: 'match', match: { handler: e.handler, params, name: e.name, format: e.format } };
     }
-    return allow.length > 0 ? { kind: 'method-not-allowed', allow } : { kind: 'not-found' };
+    return format !== undefined ? { kind: 'method-not-allowed', allow, format } : { kind: 'not-found' };
   }
+}
+
+/** The error format of a route result: the route's own, else guessed from the path. */
+export function formatOf(result: RouteResult<unknown>, path: string, headers: Headers): ErrorFormat {
+  const pick =
+    result.kind === 'not-found' ? undefined : result.kind === 'match' ? result.match.format : result.format;
+  if (pick === undefined) return formatForPath(path, headers);
+  return typeof pick === 'function' ? pick(headers) : pick;
 }
 
 function safeDecode(v: string): string {
@@ -60,11 +80,8 @@ function safeDecode(v: string): string {
   }
 }
 
-/** Which client format a path speaks, for errors raised before (or without) a route match. */
-export function formatForPath(
-  path: string,
-  headers: Readonly<Record<string, string | string[] | undefined>>,
-): ErrorFormat {
+/** Which client format an unknown path most likely speaks, for its 404. */
+export function formatForPath(path: string, headers: Headers): ErrorFormat {
   if (path.startsWith('/v1/messages')) return 'anthropic';
   if (path.startsWith('/v1beta/') || path === '/v1beta') return 'gemini';
   if (path === '/v1/models' || path.startsWith('/v1/models/')) {

@@ -11,8 +11,8 @@ import { ModelMapper } from '../core/modelMapping';
 import type { CallReporter, ProxyBackend } from './backend';
 import {
   describeError,
-  errorBody,
-  errorEvent,
+  errorBodyFor,
+  errorEventsFor,
   HttpError,
   retryAfterSeconds,
   type ErrorFormat,
@@ -29,10 +29,12 @@ import {
 } from './guards';
 import { ProxyMetrics } from './metrics';
 import { redact } from './redact';
-import { formatForPath } from './router';
+import { formatOf } from './router';
 import type { RequestLogFields, RouteContext } from './routes/context';
-import { buildRouter, type Codecs } from './routes/index';
+import { buildRouter } from './routes/index';
 import { SseWriter } from './sse';
+import type { Codecs } from './translate/codec';
+import { formatSse } from './translate/common';
 
 /** Where the proxy writes its lines (the extension passes its LogOutputChannel). */
 export interface ProxyLogger {
@@ -226,7 +228,8 @@ export class ProxyServer {
     let writer: SseWriter | undefined;
     let deadline: TimerHandle | undefined;
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const format: ErrorFormat = formatForPath(url.pathname, req.headers);
+    const found = this.router.find(req.method ?? 'GET', url.pathname);
+    const format: ErrorFormat = formatOf(found, url.pathname, req.headers);
     const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
     const cors = corsHeaders(origin);
 
@@ -261,10 +264,20 @@ export class ProxyServer {
         this.logger.error(`${req.method} ${routeName} failed: ${redact(errorText(err), this.secrets)}`);
       }
       if (!res.headersSent) {
-        sendJson(status, errorBody(format, status, message, param), headers);
+        sendJson(
+          status,
+          errorBodyFor(this.options.codecs, format, {
+            status,
+            message,
+            ...(param === undefined ? {} : { param }),
+          }),
+          headers,
+        );
       } else if (!res.writableEnded) {
         // Streaming already began: close it with an error event the client understands.
-        const ev = format === 'admin' ? '' : errorEvent(format, status, message);
+        const ev = errorEventsFor(this.options.codecs, format, { status, message })
+          .map((e) => formatSse(e))
+          .join('');
         if (writer) writer.end(ev);
         else res.end(ev);
       }
@@ -313,7 +326,6 @@ export class ProxyServer {
         res.end(text);
         return;
       }
-      const found = this.router.find(req.method ?? 'GET', url.pathname);
       if (found.kind === 'not-found') {
         throw new HttpError(
           404,

@@ -1,14 +1,12 @@
 /**
- * What a route handler gets from the server, and the codec seam between the HTTP layer and the
- * format translators: a `ClientCodec` parses one client format, turns it into a Gemini request, and
- * turns Gemini answers (whole or chunk by chunk) back into that format.
+ * What a route handler gets from the server. The translation seam between the HTTP layer and the
+ * client formats is `ClientCodec` (translate/codec.ts).
  */
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../../core/clock';
-import type { CallReporter, ClientFormat, GeminiRequest, GeminiResponse, ProxyBackend } from '../backend';
+import type { CallReporter, ProxyBackend } from '../backend';
 import type { ErrorFormat } from '../clientErrors';
 import type { SseWriter } from '../sse';
-import type { StreamTranslator } from '../translate/common';
 
 /** Fields of the one log line written per request; handlers fill in what they learn. */
 export interface RequestLogFields {
@@ -42,21 +40,4 @@ export interface RouteContext {
   mapModel(clientModel: string): string;
   /** Notes the moment the first byte went out (for the time-to-first-byte histogram). */
   markFirstByte(): void;
-}
-
-/** One client format's request/response translation, as the routes need it. */
-export interface ClientCodec<Req> {
-  format: ClientFormat;
-  /** Validates the body (zod) or throws an HttpError 400 that says which field is wrong. */
-  parse(body: unknown): Req;
-  /** The model the client asked for. */
-  model(req: Req): string;
-  stream(req: Req): boolean;
-  /** A conversation key the client sent, if any (otherwise the server derives one). */
-  sessionKey?(req: Req, headers: IncomingHttpHeaders): string | undefined;
-  toGemini(req: Req): GeminiRequest;
-  /** The non-streaming answer body. `model` is the name the client asked for. */
-  fromGemini(res: GeminiResponse, model: string, req: Req): unknown;
-  /** A fresh stream translator for one response (`model` is the name the client asked for). */
-  encoder(model: string, req: Req): StreamTranslator;
 }

@@ -3,26 +3,12 @@
  * whole or streamed. Before the first byte, errors propagate (the server answers them in the
  * client's format with the right status); after it, the stream ends with the codec's error event.
  */
-import { createHash } from 'node:crypto';
-import type { BackendCall, GeminiRequest } from '../backend';
+import type { BackendCall } from '../backend';
 import { describeError } from '../clientErrors';
 import { ClientGoneError } from '../sse';
+import type { ClientCodec } from '../translate/codec';
 import { formatSse } from '../translate/common';
-import type { ClientCodec, RouteContext } from './context';
-
-/**
- * A conversation key when the client sent none: the model plus a digest of the system instruction
- * and the first turn, which stay the same for every request of one conversation.
- */
-export function deriveSessionKey(request: GeminiRequest, model: string): string {
-  const h = createHash('sha256');
-  h.update(model);
-  h.update('\u0000');
-  h.update(JSON.stringify(request.systemInstruction ?? null));
-  h.update('\u0000');
-  h.update(JSON.stringify(request.contents[0] ?? null));
-  return `derived-${h.digest('hex').slice(0, 32)}`;
-}
+import type { RouteContext } from './context';
 
 export interface GenerateOptions {
   /** The model named in the path (Gemini routes) instead of the body. */
@@ -46,8 +32,7 @@ export async function handleGenerate<Req>(
   const call: BackendCall = {
     model,
     request,
-    sessionKey: codec.sessionKey?.(parsed, ctx.req.headers) ?? deriveSessionKey(request, model),
-    clientFormat: codec.format,
+    sessionKey: codec.sessionKey(parsed, ctx.req.headers),
     signal: ctx.signal,
     reporter: ctx.reporter,
   };

@@ -1,57 +1,42 @@
-/** The route table: every path the proxy answers, its metric name and handler. */
-import { GeminiCountTokensRequestSchema, type GeminiRequest } from '../../upstream/gemini/schema';
-import type { ClientFormat } from '../backend';
+/** The route table: every path the proxy answers, its metric name, error format and handler. */
 import { HttpError } from '../clientErrors';
 import { Router } from '../router';
-import { parseBody } from '../translate/common';
+import type { ClientCodec, ClientFormat, Codecs, CountTokensCodec, ModelsCodec } from '../translate/codec';
 import * as admin from './admin';
-import type { ClientCodec, RouteContext } from './context';
+import type { RouteContext } from './context';
 import { handleGenerate } from './generate';
 import * as models from './models';
 
 export type RouteHandler = (ctx: RouteContext) => Promise<void>;
 
-/** The translators the routes use, one per client format. */
-export type Codecs = Partial<Record<ClientFormat, ClientCodec<unknown>>>;
+function missing(format: ClientFormat, what: string): HttpError {
+  return new HttpError(501, `This build of Quota Pilot has no ${format} ${what}; use another API format.`);
+}
 
-function need(codecs: Codecs, format: ClientFormat): ClientCodec<unknown> {
+function need(codecs: Codecs, format: ClientFormat): ClientCodec {
   const codec = codecs[format];
-  if (!codec) {
-    throw new HttpError(
-      501,
-      `This build of Quota Pilot has no ${format} translator; use another API format.`,
-    );
-  }
+  if (!codec) throw missing(format, 'translator');
   return codec;
+}
+
+function needCount(codecs: Codecs, format: ClientFormat): CountTokensCodec {
+  const c = need(codecs, format).countTokens;
+  if (!c) throw missing(format, 'count-tokens translator');
+  return c;
+}
+
+function needModels(codecs: Codecs, format: ClientFormat): ModelsCodec {
+  const c = need(codecs, format).models;
+  if (!c) throw missing(format, 'models list');
+  return c;
 }
 
 /** Model ids in Gemini paths: letters, digits and . - _ (the "models/" prefix is part of the path). */
 const MODEL = '(?<model>[A-Za-z0-9._@-]+)';
 
-async function countTokensAnthropic(ctx: RouteContext, codecs: Codecs): Promise<void> {
-  const codec = need(codecs, 'anthropic');
-  const body = await ctx.json();
-  // count_tokens takes a Messages body without max_tokens; the Messages schema requires it.
-  const withMax =
-    typeof body === 'object' && body !== null && !Array.isArray(body) && !('max_tokens' in body)
-      ? { ...body, max_tokens: 1 }
-      : body;
-  const parsed = codec.parse(withMax);
-  const model = ctx.mapModel(codec.model(parsed));
-  ctx.log.model = model;
-  const result = await ctx.backend.countTokens({
-    model,
-    request: codec.toGemini(parsed),
-    signal: ctx.signal,
-    reporter: ctx.reporter,
-  });
-  ctx.sendJson(200, { input_tokens: result.totalTokens });
-}
-
-async function countTokensGemini(ctx: RouteContext): Promise<void> {
-  const body = parseBody(GeminiCountTokensRequestSchema, await ctx.json(), 'countTokens request');
-  const request: GeminiRequest = body.generateContentRequest ?? { contents: body.contents ?? [] };
-  const model = ctx.mapModel(ctx.params.model ?? '');
+async function countTokens(ctx: RouteContext, codec: CountTokensCodec, pathModel?: string): Promise<void> {
+  const { model: clientModel, request } = codec.parse(await ctx.json(), pathModel);
+  const model = ctx.mapModel(clientModel);
   ctx.log.model = model;
   const result = await ctx.backend.countTokens({
     model,
@@ -59,7 +44,7 @@ async function countTokensGemini(ctx: RouteContext): Promise<void> {
     signal: ctx.signal,
     reporter: ctx.reporter,
   });
-  ctx.sendJson(200, { totalTokens: result.totalTokens });
+  ctx.sendJson(200, codec.answer(result.totalTokens));
 }
 
 async function streamGemini(ctx: RouteContext, codecs: Codecs): Promise<void> {
@@ -72,36 +57,59 @@ async function streamGemini(ctx: RouteContext, codecs: Codecs): Promise<void> {
   await handleGenerate(ctx, need(codecs, 'gemini'), { model: ctx.params.model ?? '', stream: true });
 }
 
+/** `/v1/models` is shared: Anthropic clients send `anthropic-version`, everyone else gets OpenAI's list. */
+function v1ModelsFormat(headers: Readonly<Record<string, string | string[] | undefined>>): ClientFormat {
+  return headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
+}
+
 export function buildRouter(codecs: Codecs): Router<RouteHandler> {
   const r = new Router<RouteHandler>();
+  const generate =
+    (format: ClientFormat): RouteHandler =>
+    (ctx) =>
+      handleGenerate(ctx, need(codecs, format));
+  const modelsOf = (ctx: RouteContext): ModelsCodec =>
+    needModels(codecs, ctx.format === 'admin' ? 'openai' : ctx.format);
+  const listModels: RouteHandler = (ctx) => models.listModels(ctx, modelsOf(ctx));
+  const getModel: RouteHandler = (ctx) => models.getModel(ctx, modelsOf(ctx));
+
   // OpenAI
-  r.add('POST', /^\/v1\/chat\/completions$/, 'openai.chat', (ctx) =>
-    handleGenerate(ctx, need(codecs, 'openai')),
-  );
-  r.add('GET', /^\/v1\/models$/, 'models.list', models.listModelsV1);
-  r.add('GET', /^\/v1\/models\/(?<model>[^/]+)$/, 'models.get', models.getModelV1);
+  r.add('POST', /^\/v1\/chat\/completions$/, 'openai.chat', generate('openai'), 'openai');
+  r.add('GET', /^\/v1\/models$/, 'models.list', listModels, v1ModelsFormat);
+  r.add('GET', /^\/v1\/models\/(?<model>[^/]+)$/, 'models.get', getModel, v1ModelsFormat);
   // Anthropic
-  r.add('POST', /^\/v1\/messages$/, 'anthropic.messages', (ctx) =>
-    handleGenerate(ctx, need(codecs, 'anthropic')),
-  );
-  r.add('POST', /^\/v1\/messages\/count_tokens$/, 'anthropic.count_tokens', (ctx) =>
-    countTokensAnthropic(ctx, codecs),
+  r.add('POST', /^\/v1\/messages$/, 'anthropic.messages', generate('anthropic'), 'anthropic');
+  r.add(
+    'POST',
+    /^\/v1\/messages\/count_tokens$/,
+    'anthropic.count_tokens',
+    (ctx) => countTokens(ctx, needCount(codecs, 'anthropic')),
+    'anthropic',
   );
   // Gemini
-  r.add('POST', new RegExp(`^/v1beta/models/${MODEL}:generateContent$`), 'gemini.generate', (ctx) =>
-    handleGenerate(ctx, need(codecs, 'gemini'), { model: ctx.params.model ?? '', stream: false }),
+  r.add(
+    'POST',
+    new RegExp(`^/v1beta/models/${MODEL}:generateContent$`),
+    'gemini.generate',
+    (ctx) => handleGenerate(ctx, need(codecs, 'gemini'), { model: ctx.params.model ?? '', stream: false }),
+    'gemini',
   );
-  r.add('POST', new RegExp(`^/v1beta/models/${MODEL}:streamGenerateContent$`), 'gemini.stream', (ctx) =>
-    streamGemini(ctx, codecs),
+  r.add(
+    'POST',
+    new RegExp(`^/v1beta/models/${MODEL}:streamGenerateContent$`),
+    'gemini.stream',
+    (ctx) => streamGemini(ctx, codecs),
+    'gemini',
   );
   r.add(
     'POST',
     new RegExp(`^/v1beta/models/${MODEL}:countTokens$`),
     'gemini.count_tokens',
-    countTokensGemini,
+    (ctx) => countTokens(ctx, needCount(codecs, 'gemini'), ctx.params.model ?? ''),
+    'gemini',
   );
-  r.add('GET', /^\/v1beta\/models$/, 'gemini.models.list', models.listModelsGemini);
-  r.add('GET', new RegExp(`^/v1beta/models/${MODEL}$`), 'gemini.models.get', models.getModelGemini);
+  r.add('GET', /^\/v1beta\/models$/, 'gemini.models.list', listModels, 'gemini');
+  r.add('GET', new RegExp(`^/v1beta/models/${MODEL}$`), 'gemini.models.get', getModel, 'gemini');
   // Admin
   r.add('GET', /^\/quota-pilot\/v1\/status$/, 'admin.status', admin.getStatus);
   r.add('GET', /^\/quota-pilot\/v1\/usage$/, 'admin.usage', admin.getUsage);

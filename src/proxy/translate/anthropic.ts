@@ -33,11 +33,13 @@ import {
   responseKeyOf,
   stableToolCallId,
   stopKindOf,
-  type ListedModel,
+  MODEL_CREATED_ISO,
   type TranslateOptions,
   type TranslatedRequest,
   toolResultObject,
 } from './common';
+import { type ClientCodec, type CodecDeps, sessionKeyWithHeader } from './codec';
+import type { ModelInfo } from '../backend';
 
 // ---------------------------------------------------------------------------------------------
 // Request schema
@@ -352,7 +354,6 @@ export function translateAnthropicRequest(body: unknown, opts: TranslateOptions 
     request,
     stream: req.stream === true,
     sessionKey: deriveSessionKey({
-      headerSessionId: opts.headerSessionId,
       clientId: req.metadata?.user_id ?? undefined,
       system: prompt.system,
       firstUserText: prompt.firstUserText,
@@ -607,7 +608,7 @@ export class AnthropicStreamTranslator implements StreamTranslator {
   error(err: ClientErrorInfo): ClientEvent[] {
     if (this.finished) return [];
     this.finished = true;
-    return [{ event: 'error', data: JSON.stringify(anthropicErrorBody(err)) }];
+    return anthropicErrorEvents(err);
   }
 }
 
@@ -677,16 +678,20 @@ export function toAnthropicMessage(resp: GeminiResponse, opts: AnthropicResponse
 }
 
 // ---------------------------------------------------------------------------------------------
-// Errors and models
+// Errors, models and the codec
 
 const ANTHROPIC_ERROR_TYPE: Readonly<Record<number, string>> = {
   400: 'invalid_request_error',
   401: 'authentication_error',
   403: 'permission_error',
   404: 'not_found_error',
+  405: 'invalid_request_error',
+  408: 'timeout_error',
   413: 'request_too_large',
+  415: 'invalid_request_error',
   429: 'rate_limit_error',
   503: 'overloaded_error',
+  504: 'timeout_error',
   529: 'overloaded_error',
 };
 
@@ -706,13 +711,40 @@ export function anthropicErrorBody(err: ClientErrorInfo): AnthropicErrorBody {
   };
 }
 
+/** A stream ended in error: an `event: error` frame (what the Anthropic SDKs read). */
+export function anthropicErrorEvents(err: ClientErrorInfo): ClientEvent[] {
+  return [{ event: 'error', data: JSON.stringify(anthropicErrorBody(err)) }];
+}
+
+/** One model in Anthropic's shape. `createdAt` is an ISO timestamp. */
+export function anthropicModel(m: ModelInfo, createdAt = MODEL_CREATED_ISO) {
+  return { type: 'model' as const, id: m.id, display_name: m.displayName, created_at: createdAt };
+}
+
 /** `GET /v1/models` in Anthropic's shape. `createdAt` is an ISO timestamp. */
-export function anthropicModelsList(models: readonly ListedModel[], createdAt: string) {
-  const data = models.map((m) => ({
-    type: 'model' as const,
-    id: m.id,
-    display_name: m.displayName,
-    created_at: createdAt,
-  }));
+export function anthropicModelsList(models: readonly ModelInfo[], createdAt = MODEL_CREATED_ISO) {
+  const data = models.map((m) => anthropicModel(m, createdAt));
   return { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data[data.length - 1]?.id ?? null };
+}
+
+/** The Anthropic Messages format for the routes (with count_tokens). */
+export function anthropicCodec(deps: CodecDeps): ClientCodec<TranslatedRequest> {
+  const { signatures } = deps;
+  return {
+    format: 'anthropic',
+    parse: (body) => translateAnthropicRequest(body, { signatures }),
+    model: (t) => t.model,
+    stream: (t) => t.stream,
+    sessionKey: (t, headers) => sessionKeyWithHeader(t.sessionKey, headers),
+    toGemini: (t) => t.request,
+    fromGemini: (res, model) => toAnthropicMessage(res, { model, signatures }),
+    encoder: (model) => new AnthropicStreamTranslator({ model, signatures }),
+    errorBody: anthropicErrorBody,
+    errorEvents: anthropicErrorEvents,
+    countTokens: {
+      parse: (body) => translateAnthropicCountTokens(body, { signatures }),
+      answer: (totalTokens) => toAnthropicCountTokens({ totalTokens }),
+    },
+    models: { list: (models) => anthropicModelsList(models), one: (m) => anthropicModel(m) },
+  };
 }

@@ -421,8 +421,6 @@ export function deriveSessionKey(input: SessionKeyInput): string {
 // Shared request/response vocabulary
 
 export interface TranslateOptions {
-  /** The `x-session-id` request header, when the client sent one. */
-  headerSessionId?: string | undefined;
   /** Where thought signatures of earlier tool calls are kept (see SignatureStore). */
   signatures?: SignatureStore | undefined;
 }
@@ -432,6 +430,7 @@ export interface TranslatedRequest {
   model: string;
   request: GeminiRequest;
   stream: boolean;
+  /** From the client's own id or the prompt; the codec puts the x-session-id header first. */
   sessionKey: string;
 }
 
@@ -440,11 +439,6 @@ export function toolResultObject(text: string, isError = false): Record<string, 
   return isError ? { error: text } : { result: text };
 }
 
-/** What the models lists need to know about a model. */
-export interface ListedModel {
-  id: string;
-  displayName: string;
-  provider: 'google' | 'anthropic' | 'openai';
-  maxTokens?: number;
-  maxOutputTokens?: number;
-}
+/** The creation time every listed model reports (clients only display it): 2026-01-01T00:00:00Z. */
+export const MODEL_CREATED_S = 1_767_225_600;
+export const MODEL_CREATED_ISO = '2026-01-01T00:00:00Z';

@@ -1,5 +1,5 @@
 /**
- * The Gemini client format itself (v1beta `generateContent`, `streamGenerateContent?alt=sse`,
+ * The Gemini client format itself (`generateContent`, `streamGenerateContent?alt=sse`,
  * `countTokens`, models list): validated pass-through, with the model taken from the path, and
  * answers shaped as Google's public Gemini API returns them (never wrapped in `.response`).
  */
@@ -7,6 +7,7 @@ import {
   type GeminiContent,
   type GeminiCountTokensResponse,
   GeminiCountTokensRequestSchema,
+  type GeminiModelInfo,
   type GeminiModelsList,
   type GeminiRequest,
   GeminiRequestSchema,
@@ -21,38 +22,9 @@ import {
   normalizeUsage,
   parseBody,
   RequestValidationError,
-  type ListedModel,
-  type TranslateOptions,
-  type TranslatedRequest,
 } from './common';
-
-export type GeminiMethod = 'generateContent' | 'streamGenerateContent' | 'countTokens';
-
-const METHODS: ReadonlySet<string> = new Set(['generateContent', 'streamGenerateContent', 'countTokens']);
-
-/**
- * Reads the model and method from a path like `/v1beta/models/gemini-3-pro-high:streamGenerateContent`
- * (query string allowed; `v1` and `v1alpha` accepted too). Throws a RequestValidationError (field
- * `path`) when the path is not a model method call.
- */
-export function parseGeminiPath(path: string): { model: string; method: GeminiMethod } {
-  const bare = path.split('?')[0] ?? '';
-  const m = /^\/(?:v1|v1beta|v1alpha)\/models\/([^/:]+):([A-Za-z]+)$/.exec(bare);
-  if (!m || !METHODS.has(m[2] as string)) {
-    throw new RequestValidationError(
-      `path: "${bare}" is not a Gemini model method; use /v1beta/models/<model>:generateContent, ` +
-        ':streamGenerateContent?alt=sse or :countTokens.',
-      'path',
-    );
-  }
-  let model: string;
-  try {
-    model = decodeURIComponent(m[1] as string);
-  } catch {
-    throw new RequestValidationError(`path: the model name "${m[1]}" is not valid URL encoding.`, 'path');
-  }
-  return { model, method: m[2] as GeminiMethod };
-}
+import { type ClientCodec, sessionKeyWithHeader } from './codec';
+import type { ModelInfo } from '../backend';
 
 function firstUserText(contents: readonly GeminiContent[]): string | undefined {
   const first = contents.find((c) => c.role === undefined || c.role === 'user');
@@ -63,10 +35,9 @@ function systemText(req: GeminiRequest): string {
   return (req.systemInstruction?.parts ?? []).map((p) => p.text ?? '').join('');
 }
 
-/** The session key of a Gemini-format request: header, then its own sessionId, then the prompt. */
-export function geminiSessionKey(request: GeminiRequest, headerSessionId?: string): string {
+/** The session key of a Gemini-format request: its own sessionId, else the prompt. */
+export function geminiSessionKey(request: GeminiRequest): string {
   return deriveSessionKey({
-    headerSessionId,
     clientId: request.sessionId,
     system: systemText(request),
     firstUserText: firstUserText(request.contents),
@@ -80,20 +51,6 @@ export function parseGeminiRequest(body: unknown): GeminiRequest {
     throw new RequestValidationError('contents: must hold at least one turn; add a user turn.', 'contents');
   }
   return request;
-}
-
-/**
- * Validates a generateContent / streamGenerateContent body; the model comes from the path (see
- * parseGeminiPath) and `stream` from the method.
- */
-export function translateGeminiRequest(
-  body: unknown,
-  model: string,
-  stream: boolean,
-  opts: TranslateOptions = {},
-): TranslatedRequest {
-  const request = parseGeminiRequest(body);
-  return { model, request, stream, sessionKey: geminiSessionKey(request, opts.headerSessionId) };
 }
 
 /**
@@ -161,7 +118,7 @@ export class GeminiStreamTranslator implements StreamTranslator {
   error(err: ClientErrorInfo): ClientEvent[] {
     if (this.finished) return [];
     this.finished = true;
-    return [{ data: JSON.stringify(geminiErrorBody(err)) }];
+    return geminiErrorEvents(err);
   }
 }
 
@@ -170,9 +127,11 @@ const GOOGLE_STATUS: Readonly<Record<number, string>> = {
   401: 'UNAUTHENTICATED',
   403: 'PERMISSION_DENIED',
   404: 'NOT_FOUND',
+  405: 'UNIMPLEMENTED',
   408: 'DEADLINE_EXCEEDED',
   409: 'ABORTED',
   413: 'INVALID_ARGUMENT',
+  415: 'INVALID_ARGUMENT',
   429: 'RESOURCE_EXHAUSTED',
   499: 'CANCELLED',
   500: 'INTERNAL',
@@ -185,7 +144,7 @@ export interface GeminiErrorBody {
   error: { code: number; message: string; status: string };
 }
 
-/** `{error: {code, message, status}}` as Google APIs answer errors. */
+/** `{error: {code, message, status}}` as Google APIs answer errors (also the admin API's shape). */
 export function geminiErrorBody(err: ClientErrorInfo): GeminiErrorBody {
   return {
     error: {
@@ -196,17 +155,49 @@ export function geminiErrorBody(err: ClientErrorInfo): GeminiErrorBody {
   };
 }
 
-/** `GET /v1beta/models` in the public API's shape. */
-export function geminiModelsList(models: readonly ListedModel[]): GeminiModelsList {
+/** A stream ended in error: a `data:` chunk carrying `error`. */
+export function geminiErrorEvents(err: ClientErrorInfo): ClientEvent[] {
+  return [{ data: JSON.stringify(geminiErrorBody(err)) }];
+}
+
+/** One model in the public API's shape. */
+export function geminiModel(m: ModelInfo): GeminiModelInfo {
   return {
-    models: models.map((m) => ({
-      name: `models/${m.id}`,
-      baseModelId: m.id,
-      version: '001',
-      displayName: m.displayName,
-      ...(m.maxTokens === undefined ? {} : { inputTokenLimit: m.maxTokens }),
-      ...(m.maxOutputTokens === undefined ? {} : { outputTokenLimit: m.maxOutputTokens }),
-      supportedGenerationMethods: ['generateContent', 'streamGenerateContent', 'countTokens'],
-    })),
+    name: `models/${m.id}`,
+    baseModelId: m.id,
+    version: '1',
+    displayName: m.displayName,
+    ...(m.maxTokens === undefined ? {} : { inputTokenLimit: m.maxTokens }),
+    ...(m.maxOutputTokens === undefined ? {} : { outputTokenLimit: m.maxOutputTokens }),
+    supportedGenerationMethods: ['generateContent', 'streamGenerateContent', 'countTokens'],
+  };
+}
+
+/** `GET /v1beta/models` in the public API's shape. */
+export function geminiModelsList(models: readonly ModelInfo[]): GeminiModelsList {
+  return { models: models.map(geminiModel) };
+}
+
+/**
+ * The Gemini format for the routes: the body is already a Gemini request; the model and the
+ * streaming choice come from the path.
+ */
+export function geminiCodec(): ClientCodec<GeminiRequest> {
+  return {
+    format: 'gemini',
+    parse: (body) => parseGeminiRequest(body),
+    model: () => '',
+    stream: () => false,
+    sessionKey: (req, headers) => sessionKeyWithHeader(geminiSessionKey(req), headers),
+    toGemini: (req) => req,
+    fromGemini: (res, model) => toGeminiResponse(res, model),
+    encoder: (model) => new GeminiStreamTranslator({ model }),
+    errorBody: geminiErrorBody,
+    errorEvents: geminiErrorEvents,
+    countTokens: {
+      parse: (body, pathModel) => translateGeminiCountTokens(body, pathModel ?? ''),
+      answer: (totalTokens) => toGeminiCountTokens({ totalTokens }),
+    },
+    models: { list: geminiModelsList, one: geminiModel },
   };
 }

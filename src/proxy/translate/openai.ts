@@ -26,12 +26,14 @@ import {
   RequestValidationError,
   type TranslatedRequest,
   type TranslateOptions,
-  type ListedModel,
+  MODEL_CREATED_S,
   toolResultObject,
   responseKeyOf,
   stableToolCallId,
   stopKindOf,
 } from './common';
+import { type ClientCodec, type CodecDeps, sessionKeyWithHeader } from './codec';
+import type { ModelInfo } from '../backend';
 
 // ---------------------------------------------------------------------------------------------
 // Request schema
@@ -305,7 +307,6 @@ export function translateOpenAiRequest(body: unknown, opts: TranslateOptions = {
     stream: req.stream === true,
     includeUsage: req.stream_options?.include_usage === true,
     sessionKey: deriveSessionKey({
-      headerSessionId: opts.headerSessionId,
       clientId: req.user,
       system: systemText,
       firstUserText,
@@ -564,21 +565,24 @@ export class OpenAiStreamTranslator implements StreamTranslator {
   error(err: ClientErrorInfo): ClientEvent[] {
     if (this.finished) return [];
     this.finished = true;
-    return [{ data: JSON.stringify(openAiErrorBody(err)) }];
+    return openAiErrorEvents(err);
   }
 }
 
 // ---------------------------------------------------------------------------------------------
-// Errors and models
+// Errors, models and the codec
 
 const OPENAI_ERROR_TYPE: Readonly<Record<number, string>> = {
   400: 'invalid_request_error',
   401: 'authentication_error',
   403: 'permission_error',
   404: 'not_found_error',
+  405: 'invalid_request_error',
   408: 'timeout_error',
   413: 'invalid_request_error',
+  415: 'invalid_request_error',
   429: 'rate_limit_error',
+  499: 'cancelled',
   504: 'timeout_error',
 };
 
@@ -592,16 +596,43 @@ export function openAiErrorBody(err: ClientErrorInfo): OpenAiErrorBody {
     error: {
       message: err.message,
       type: OPENAI_ERROR_TYPE[err.status] ?? (err.status >= 500 ? 'server_error' : 'invalid_request_error'),
-      code: err.status === 429 ? 'rate_limit_exceeded' : err.status === 404 ? 'model_not_found' : null,
+      code: err.status === 429 ? 'rate_limit_exceeded' : null,
       param: err.param ?? null,
     },
   };
 }
 
+/** A stream ended in error: a `data:` chunk carrying `error` (what the OpenAI SDKs read). */
+export function openAiErrorEvents(err: ClientErrorInfo): ClientEvent[] {
+  return [{ data: JSON.stringify(openAiErrorBody(err)) }];
+}
+
+/** One model in OpenAI's shape. `created` is Unix seconds. */
+export function openAiModel(m: ModelInfo, created = MODEL_CREATED_S) {
+  return { id: m.id, object: 'model' as const, created, owned_by: m.provider };
+}
+
 /** `GET /v1/models` in OpenAI's shape. `created` is Unix seconds. */
-export function openAiModelsList(models: readonly ListedModel[], created: number) {
+export function openAiModelsList(models: readonly ModelInfo[], created = MODEL_CREATED_S) {
+  return { object: 'list' as const, data: models.map((m) => openAiModel(m, created)) };
+}
+
+/** The OpenAI Chat Completions format for the routes. */
+export function openAiCodec(deps: CodecDeps): ClientCodec<OpenAiTranslatedRequest> {
+  const { signatures } = deps;
+  const created = (): number => Math.floor(deps.now() / 1000);
   return {
-    object: 'list' as const,
-    data: models.map((m) => ({ id: m.id, object: 'model' as const, created, owned_by: m.provider })),
+    format: 'openai',
+    parse: (body) => translateOpenAiRequest(body, { signatures }),
+    model: (t) => t.model,
+    stream: (t) => t.stream,
+    sessionKey: (t, headers) => sessionKeyWithHeader(t.sessionKey, headers),
+    toGemini: (t) => t.request,
+    fromGemini: (res, model) => toOpenAiCompletion(res, { model, created: created(), signatures }),
+    encoder: (model, t) =>
+      new OpenAiStreamTranslator({ model, created: created(), includeUsage: t.includeUsage, signatures }),
+    errorBody: openAiErrorBody,
+    errorEvents: openAiErrorEvents,
+    models: { list: (models) => openAiModelsList(models), one: (m) => openAiModel(m) },
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { errorBody } from '../../../src/proxy/clientErrors';
+import { errorBodyFor } from '../../../src/proxy/clientErrors';
+import { createCodecs } from '../../../src/proxy/translate/codecs';
 import { checkHost, isAllowedOrigin, KeyChecker } from '../../../src/proxy/guards';
 import { Counter, Histogram } from '../../../src/proxy/metrics';
 import { formatForPath, Router } from '../../../src/proxy/router';
@@ -59,12 +60,12 @@ describe('KeyChecker', () => {
 
 describe('router and error formats', () => {
   it('finds routes, decodes params and reports 405', () => {
-    const r = new Router<string>().add('GET', /^\/m\/(?<id>[^/]+)$/, 'm', 'h');
+    const r = new Router<string>().add('GET', /^\/m\/(?<id>[^/]+)$/, 'm', 'h', 'gemini');
     expect(r.find('GET', '/m/a%20b')).toEqual({
       kind: 'match',
-      match: { handler: 'h', params: { id: 'a b' }, name: 'm' },
+      match: { handler: 'h', params: { id: 'a b' }, name: 'm', format: 'gemini' },
     });
-    expect(r.find('POST', '/m/x')).toEqual({ kind: 'method-not-allowed', allow: ['GET'] });
+    expect(r.find('POST', '/m/x')).toEqual({ kind: 'method-not-allowed', allow: ['GET'], format: 'gemini' });
     expect(r.find('GET', '/x').kind).toBe('not-found');
     expect(formatForPath('/v1/models', { 'anthropic-version': '2023-06-01' })).toBe('anthropic');
     expect(formatForPath('/v1beta/models/x:countTokens', {})).toBe('gemini');
@@ -72,15 +73,23 @@ describe('router and error formats', () => {
   });
 
   it('writes errors in each client shape', () => {
-    expect(errorBody('anthropic', 413, 'm')).toEqual({
+    const codecs = createCodecs({ now: () => 0 });
+    expect(errorBodyFor(codecs, 'anthropic', { status: 413, message: 'm' })).toEqual({
       type: 'error',
       error: { type: 'request_too_large', message: 'm' },
     });
-    expect(errorBody('openai', 429, 'm')).toMatchObject({
+    expect(errorBodyFor(codecs, 'openai', { status: 429, message: 'm' })).toMatchObject({
       error: { type: 'rate_limit_error', code: 'rate_limit_exceeded' },
     });
-    expect(errorBody('gemini', 401, 'm')).toEqual({
+    expect(errorBodyFor(codecs, 'gemini', { status: 401, message: 'm' })).toEqual({
       error: { code: 401, message: 'm', status: 'UNAUTHENTICATED' },
+    });
+    // The admin API, and a format this server has no codec for, answer in the Google shape.
+    expect(errorBodyFor(codecs, 'admin', { status: 404, message: 'm' })).toEqual({
+      error: { code: 404, message: 'm', status: 'NOT_FOUND' },
+    });
+    expect(errorBodyFor({}, 'openai', { status: 400, message: 'm' })).toMatchObject({
+      error: { status: 'INVALID_ARGUMENT' },
     });
   });
 });

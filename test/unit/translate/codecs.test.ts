@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createCodecs, sessionHeader } from '../../../src/proxy/translate/codecs';
+import { sessionHeader } from '../../../src/proxy/translate/codec';
+import { createCodecs } from '../../../src/proxy/translate/codecs';
 import { RequestValidationError } from '../../../src/proxy/translate/common';
 import { fixture, geminiResponse, geminiStream, payloads } from './fixtures';
 
@@ -40,7 +41,8 @@ describe('codecs for the routes', () => {
     const req = c.parse(body);
     expect([c.model(req), c.stream(req)]).toEqual(['claude-sonnet-4-6-thinking', true]);
     delete body.max_tokens;
-    expect(c.countTokens(body).request.contents).toEqual(c.toGemini(req).contents);
+    expect(c.countTokens?.parse(body, undefined).request.contents).toEqual(c.toGemini(req).contents);
+    expect(c.countTokens?.answer(42)).toEqual({ input_tokens: 42 });
     expect(c.fromGemini(geminiResponse('gemini-response-text'), 'alias', req)).toMatchObject({
       type: 'message',
       model: 'alias',

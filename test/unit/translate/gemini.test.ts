@@ -1,55 +1,31 @@
 import { describe, expect, it } from 'vitest';
-import { RequestValidationError } from '../../../src/proxy/translate/common';
+import type { RequestValidationError } from '../../../src/proxy/translate/common';
 import {
   GeminiStreamTranslator,
   geminiErrorBody,
   geminiModelsList,
-  parseGeminiPath,
   toGeminiCountTokens,
   toGeminiResponse,
   translateGeminiCountTokens,
-  translateGeminiRequest,
+  geminiCodec,
 } from '../../../src/proxy/translate/gemini';
 import { GeminiModelsListSchema } from '../../../src/upstream/gemini/schema';
 import { fixture, geminiResponse, geminiStream, payloads } from './fixtures';
 
-describe('Gemini paths', () => {
-  it('reads the model and method', () => {
-    expect(parseGeminiPath('/v1beta/models/gemini-3-pro-high:generateContent')).toEqual({
-      model: 'gemini-3-pro-high',
-      method: 'generateContent',
-    });
-    expect(parseGeminiPath('/v1beta/models/claude-sonnet-4-6:streamGenerateContent?alt=sse')).toEqual({
-      model: 'claude-sonnet-4-6',
-      method: 'streamGenerateContent',
-    });
-    expect(parseGeminiPath('/v1/models/a%2Eb:countTokens').model).toBe('a.b');
-    for (const bad of [
-      '/v1beta/models/x:embedContent',
-      '/v1beta/models/:generateContent',
-      '/v1beta/tunedModels/x:generateContent',
-    ]) {
-      expect(() => parseGeminiPath(bad)).toThrow(RequestValidationError);
-    }
-  });
-});
-
 describe('Gemini requests', () => {
   it('passes the request through, unknown fields included', () => {
     const body = { ...fixture('gemini-request'), labels: { team: 'a' } };
-    const t = translateGeminiRequest(body, 'gemini-3-pro-high', true);
-    expect(t).toMatchObject({ model: 'gemini-3-pro-high', stream: true });
-    expect(t.request).toEqual(body);
-    expect(translateGeminiRequest(body, 'x', false).sessionKey).toBe(t.sessionKey);
-    expect(translateGeminiRequest(body, 'x', false, { headerSessionId: 's' }).sessionKey).not.toBe(
-      t.sessionKey,
-    );
+    const c = geminiCodec();
+    const t = c.parse(body);
+    expect(c.toGemini(t)).toEqual(body);
+    expect(c.sessionKey(c.parse(body), {})).toBe(c.sessionKey(t, {}));
+    expect(c.sessionKey(t, { 'x-session-id': 's' })).not.toBe(c.sessionKey(t, {}));
   });
 
   it('names the bad field', () => {
     const bad = (body: unknown, field: string) => {
       try {
-        translateGeminiRequest(body, 'm', false);
+        geminiCodec().parse(body);
         expect.unreachable();
       } catch (e) {
         expect((e as RequestValidationError).field).toBe(field);

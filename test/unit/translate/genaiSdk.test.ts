@@ -1,19 +1,11 @@
 /**
  * The @google/genai SDK parses what the Gemini-format module produces: its fetch hook runs the
- * request through parseGeminiPath / translateGeminiRequest and answers with our JSON or SSE frames.
+ * request through the Gemini codec and answers with our JSON or SSE frames.
  */
 import { GoogleGenAI } from '@google/genai';
 import { describe, expect, it } from 'vitest';
 import { type ClientEvent, formatSse, RequestValidationError } from '../../../src/proxy/translate/common';
-import {
-  GeminiStreamTranslator,
-  geminiErrorBody,
-  parseGeminiPath,
-  toGeminiCountTokens,
-  toGeminiResponse,
-  translateGeminiCountTokens,
-  translateGeminiRequest,
-} from '../../../src/proxy/translate/gemini';
+import { geminiCodec } from '../../../src/proxy/translate/gemini';
 import { geminiResponse, geminiStream } from './fixtures';
 
 function json(status: number, body: unknown): Response {
@@ -24,23 +16,28 @@ function client(seen: Array<{ model: string; method: string; body: unknown }>): 
   const fetchHook = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
     const body: unknown = JSON.parse(typeof init?.body === 'string' ? init.body : '{}');
+    const codec = geminiCodec();
     try {
-      const { model, method } = parseGeminiPath(url.pathname + url.search);
+      const m = /^\/v1(?:beta)?\/models\/([^/:]+):(\w+)$/.exec(url.pathname);
+      if (!m) return json(404, codec.errorBody({ status: 404, message: `no route ${url.pathname}` }));
+      const [, model = '', method = ''] = m;
       seen.push({ model, method, body });
       if (method === 'countTokens') {
-        translateGeminiCountTokens(body, model);
-        return json(200, toGeminiCountTokens({ totalTokens: 11 }));
+        codec.countTokens?.parse(body, model);
+        return json(200, codec.countTokens?.answer(11));
       }
-      const t = translateGeminiRequest(body, model, method === 'streamGenerateContent');
-      if (!t.stream) return json(200, toGeminiResponse(geminiResponse('gemini-response-text'), model));
-      const tr = new GeminiStreamTranslator({ model });
+      const t = codec.parse(body);
+      if (method === 'generateContent') {
+        return json(200, codec.fromGemini(geminiResponse('gemini-response-text'), model, t));
+      }
+      const tr = codec.encoder(model, t);
       const evs: ClientEvent[] = [
         ...geminiStream('gemini-stream-text').flatMap((c) => tr.push(c)),
         ...tr.end(),
       ];
       return new Response(evs.map(formatSse).join(''), { headers: { 'content-type': 'text/event-stream' } });
     } catch (e) {
-      if (e instanceof RequestValidationError) return json(400, geminiErrorBody(e.toClientError()));
+      if (e instanceof RequestValidationError) return json(400, codec.errorBody(e.toClientError()));
       throw e;
     }
   };
