@@ -9,6 +9,7 @@
  *   reported to the pool and rethrown, and the server ends the stream with an error event.
  */
 import { DEFAULT_CATALOG } from '../core/catalog';
+import { formatDuration } from '../core/decision';
 import type { Clock } from '../core/clock';
 import type { Lease } from '../core/pool/accountPool';
 import type { AccountPool } from '../core/pool/accountPool';
@@ -46,8 +47,12 @@ export interface PoolBackendOptions {
   projectFor: (account: Lease['account'], signal: AbortSignal) => Promise<string>;
   /** Models fetched from the upstream catalog (id → display name), beyond the built-in catalog. */
   fetchedModels?: () => ReadonlyMap<string, ModelInfo>;
+  /** Upstream attempts per request (across accounts and retries); default 4. */
   maxAttempts?: number;
+  /** No new attempt starts after this long; default 120 s. */
   totalDeadlineMs?: number;
+  /** For the retry backoff's jitter; default Math.random. */
+  random?: () => number;
 }
 
 /** Errors on which another account may succeed. */
@@ -60,6 +65,29 @@ const FAILOVER_KINDS = new Set([
   'forbidden',
   'transient',
 ]);
+
+/**
+ * Hiccups of the upstream rather than of the account: a 5xx, a reset, a stall, a 401 again right
+ * after a token refresh, an answer that is not the JSON it should be. Retried (on another account,
+ * or the same one after a short backoff) and, when every attempt failed so, answered as "the
+ * upstream is failing" (5xx), never as a rate limit.
+ */
+function isHiccup(e: ProviderError): boolean {
+  return (
+    e.kind === 'transient' ||
+    e.kind === 'auth-expired' ||
+    (e.kind === 'invalid-response' && (e.status === undefined || e.status < 300))
+  );
+}
+
+function canFailOver(e: ProviderError): boolean {
+  return FAILOVER_KINDS.has(e.kind) || isHiccup(e);
+}
+
+/** Backoff before retrying accounts that already failed this request: 100–300 ms, doubling. */
+function retryBackoffMs(round: number, random: () => number): number {
+  return Math.round((100 + 200 * random()) * 2 ** Math.min(round, 4));
+}
 
 function usageOf(r: GeminiResponse | undefined): {
   inputTokens: number;
@@ -108,10 +136,63 @@ function asProviderError(err: unknown): ProviderError {
   return new ProviderError('transient', err instanceof Error ? err.message : String(err), { cause: err });
 }
 
+/** Every attempt failed because the upstream is failing: 502 (503 when it is out of capacity). */
+function upstreamFailing(e: ProviderError): BackendError {
+  return new BackendError('upstream', `The upstream is failing: ${e.message}`, {
+    cause: e,
+    status: 502,
+    ...(e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}),
+  });
+}
+
+/** What the client reads when no account can serve: what happened, when to retry, what to do. */
+function noAccountMessage(
+  err: NoAccountCanServeError,
+  lastError: ProviderError | undefined,
+  now: number,
+): string {
+  const m = err.model;
+  const wait = err.availableAt === null ? null : formatDuration(Math.max(1_000, err.availableAt - now));
+  const accounts =
+    err.reasons.length > 0
+      ? ` Accounts: ${err.reasons.slice(0, 5).join('; ')}${err.reasons.length > 5 ? '; …' : ''}.`
+      : '';
+  switch (err.why) {
+    case 'quota':
+      return (
+        `No account has quota left for ${m}` +
+        (wait === null
+          ? '; add an account or wait for a quota reset.'
+          : `; the earliest one serves again in ${wait}. Retry then, or add an account.`) +
+        accounts
+      );
+    case 'rate-limited':
+      return `Every account that serves ${m} is rate limited${wait === null ? '' : `; the earliest serves again in ${wait}`}. Retry then.${accounts}`;
+    case 'limit':
+      return `Your usage limits (quotaPilot.ledger.limits) refuse more ${m} requests on every account. Raise a limit or wait for its period to end.${accounts}`;
+    case 'upstream-failing':
+      return `The upstream is failing for ${m}${lastError ? `: ${lastError.message}` : ''}; accounts are out briefly after upstream failures.${wait === null ? '' : ` Retry in ${wait}.`}${accounts}`;
+    case 'needs-verification':
+      return (
+        `Every account that can serve ${m} must be verified in a browser first` +
+        (err.verificationUrl ? `: open ${err.verificationUrl}` : '') +
+        ' (in VS Code: run "Quota Pilot: Verify Account in Browser"). Then refresh the account ("Quota Pilot: Refresh Quotas Now" or POST /quota-pilot/v1/refresh); retrying before that will not help.' +
+        accounts
+      );
+    case 'needs-sign-in':
+      return `Every account that can serve ${m} must sign in again (in VS Code: "Quota Pilot: Sign in Again"); retrying will not help until then.${accounts}`;
+    case 'restricted':
+      return `The provider refused every account that can serve ${m}; retrying will not help. See each account's status in Quota Pilot.${accounts}`;
+    case 'disabled':
+      return `No enabled account can serve ${m}; add or enable an account.${accounts}`;
+  }
+}
+
 export class PoolBackend implements ProxyBackend {
   readonly admin: AdminBackend;
   private readonly maxAttempts: number;
   private readonly totalDeadlineMs: number;
+  private readonly random: () => number;
   /** Requests that failed over to another account and then succeeded. */
   failovers = 0;
   /** Upstream 429s that the client never saw. */
@@ -122,6 +203,7 @@ export class PoolBackend implements ProxyBackend {
   constructor(private readonly o: PoolBackendOptions) {
     this.maxAttempts = o.maxAttempts ?? 4;
     this.totalDeadlineMs = o.totalDeadlineMs ?? 120_000;
+    this.random = o.random ?? Math.random;
     this.admin = this.buildAdmin();
   }
 
@@ -204,34 +286,46 @@ export class PoolBackend implements ProxyBackend {
     attempt: (lease: Lease, project: string) => Promise<T>,
   ): Promise<T> {
     this.requests++;
-    const started = this.o.clock.now();
+    const clock = this.o.clock;
+    const started = clock.now();
+    /** Accounts this request will not try again. */
     const tried = new Set<string>();
+    /** Of those, the ones that only hiccuped: tried again once every other account is used up. */
+    const hiccuped = new Set<string>();
     let lastError: ProviderError | undefined;
     let saw429 = false;
-    for (let i = 0; i < this.maxAttempts; i++) {
+    let retryRound = 0;
+    for (let attempts = 0; attempts < this.maxAttempts;) {
       if (call.signal.aborted) throw new BackendError('aborted', 'The client went away.');
-      if (i > 0 && this.o.clock.now() - started > this.totalDeadlineMs) break;
+      if (attempts > 0 && clock.now() - started > this.totalDeadlineMs) break;
       let lease: Lease;
       try {
         lease = this.o.pool.acquire(call.model, call.sessionKey, { exclude: tried });
       } catch (err) {
-        if (err instanceof NoAccountCanServeError) {
-          if (lastError && !FAILOVER_KINDS.has(lastError.kind)) throw toBackendError(lastError);
-          throw new NoAccountAvailableError(
-            call.model,
-            err.availableAt,
-            this.o.clock.now(),
-            `${err.message} Retry later, or add an account.`,
-          );
+        if (!(err instanceof NoAccountCanServeError)) throw err;
+        if (hiccuped.size > 0) {
+          // Every other account is used up: retry those that only hiccuped, after a short backoff
+          // that fits the request's budget.
+          const delay = retryBackoffMs(retryRound++, this.random);
+          if (clock.now() + delay - started > this.totalDeadlineMs) break;
+          try {
+            await clock.sleep(delay, call.signal);
+          } catch {
+            throw new BackendError('aborted', 'The client went away.');
+          }
+          for (const id of hiccuped) tried.delete(id);
+          hiccuped.clear();
+          continue;
         }
-        throw err;
+        throw this.noAccountError(err, lastError);
       }
+      attempts++;
       tried.add(lease.account.id);
       call.reporter.attempt({ accountId: lease.account.id, accountLabel: lease.account.label });
       try {
         const project = await this.o.projectFor(lease.account, call.signal);
         const result = await attempt(lease, project);
-        if (i > 0) {
+        if (attempts > 1) {
           this.failovers++;
           if (saw429) this.avoided429++;
         }
@@ -246,11 +340,26 @@ export class PoolBackend implements ProxyBackend {
         call.reporter.upstreamError({ origin: 'cloudcode', status: e.status ?? 0, kind: e.kind });
         if (e.status === 429 || e.kind === 'quota-exhausted' || e.kind === 'rate-limited') saw429 = true;
         lastError = e;
-        if (!FAILOVER_KINDS.has(e.kind)) throw toBackendError(e);
+        if (!canFailOver(e)) throw toBackendError(e);
+        if (isHiccup(e)) hiccuped.add(lease.account.id);
         call.reporter.failover({ fromAccountLabel: lease.account.label, reason: e.kind });
       }
     }
-    throw lastError ? toBackendError(lastError) : new BackendError('upstream', 'No attempt could be made.');
+    if (!lastError) throw new BackendError('upstream', 'No attempt could be made before the deadline.');
+    throw isHiccup(lastError) ? upstreamFailing(lastError) : toBackendError(lastError);
+  }
+
+  /** The answer when the pool has no account left: what the last attempt saw, or why the pool refused. */
+  private noAccountError(err: NoAccountCanServeError, lastError: ProviderError | undefined): BackendError {
+    if (lastError && isHiccup(lastError)) return upstreamFailing(lastError);
+    const now = this.o.clock.now();
+    return new NoAccountAvailableError(
+      err.model,
+      err.availableAt,
+      now,
+      noAccountMessage(err, lastError, now),
+      err.why,
+    );
   }
 
   private continueStream(

@@ -9,6 +9,7 @@
  * `BackendError` (or its subclass `NoAccountAvailableError`); the server turns them into the
  * client's own error format.
  */
+import type { NoAccountReason } from '../core/pool/accountPool';
 import type { GeminiRequest, GeminiResponse } from '../upstream/gemini/schema';
 
 export type { GeminiRequest, GeminiResponse } from '../upstream/gemini/schema';
@@ -171,26 +172,47 @@ export class BackendError extends Error {
 }
 
 /**
- * No account can serve the model now. `availableAt` is the earliest time (epoch ms) an account will
- * serve it again, or null when unknown; the client gets a 429 with `Retry-After`.
+ * No account can serve the model now: the HTTP form of the engine's `NoAccountCanServeError`, whose
+ * `why` decides the status. Quota and rate limits (and the user's own limits) are a 429 with
+ * `Retry-After` when a time is known; accounts out briefly after upstream failures a 503; accounts
+ * that need the user (verification, sign-in, restricted) a 403 that says what to do; no enabled
+ * account at all a 503.
  */
 export class NoAccountAvailableError extends BackendError {
   readonly model: string;
   readonly availableAt: number | null;
+  readonly why: NoAccountReason;
 
-  constructor(model: string, availableAt: number | null, now: number, message?: string) {
+  constructor(
+    model: string,
+    availableAt: number | null,
+    now: number,
+    message?: string,
+    why: NoAccountReason = 'quota',
+  ) {
     const retryAfterMs = availableAt === null ? undefined : Math.max(0, availableAt - now);
+    const [kind, status]: [BackendErrorKind, number] =
+      why === 'quota' || why === 'limit'
+        ? ['quota-exhausted', 429]
+        : why === 'rate-limited'
+          ? ['rate-limited', 429]
+          : why === 'upstream-failing'
+            ? ['upstream', 503]
+            : why === 'disabled'
+              ? ['upstream', 503]
+              : ['forbidden', 403];
     super(
-      'quota-exhausted',
+      kind,
       message ??
         `No account has quota left for ${model}` +
           (retryAfterMs === undefined
             ? '; add an account or wait for a quota reset.'
             : `; the earliest one serves again in ${Math.ceil(retryAfterMs / 1000)} s. Retry then, or add an account.`),
-      { status: 429, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
+      { status, ...(retryAfterMs === undefined || status === 403 ? {} : { retryAfterMs }) },
     );
     this.name = 'NoAccountAvailableError';
     this.model = model;
     this.availableAt = availableAt;
+    this.why = why;
   }
 }

@@ -75,12 +75,38 @@ export type Outcome =
   /** The client went away or the call was cancelled: nothing was learned about the account. */
   | { kind: 'aborted' };
 
+/**
+ * Why no account can serve a model, most actionable first:
+ * - `quota`: every account is out of quota for the model until a reset (429, Retry-After);
+ * - `rate-limited`: accounts are rate limited or the model out of capacity for a short while (429);
+ * - `limit`: the user's own usage limits refuse more (429);
+ * - `upstream-failing`: accounts are briefly out after upstream failures such as stalls (503);
+ * - `needs-verification`: every remaining account must be verified in a browser (403);
+ * - `needs-sign-in`: every remaining account must sign in again (403);
+ * - `restricted`: the provider refused every remaining account (403);
+ * - `disabled`: every account is disabled, or there is none (503).
+ */
+export type NoAccountReason =
+  | 'quota'
+  | 'rate-limited'
+  | 'limit'
+  | 'upstream-failing'
+  | 'needs-verification'
+  | 'needs-sign-in'
+  | 'restricted'
+  | 'disabled';
+
+/** No account can serve the model now; `why` says what the user or client can do about it. */
 export class NoAccountCanServeError extends Error {
   constructor(
     readonly model: string,
     /** Earliest time (epoch ms) an account will serve the model again; null when unknown. */
     readonly availableAt: number | null,
+    /** One line per account: "label: why it cannot serve". */
     readonly reasons: readonly string[],
+    readonly why: NoAccountReason = 'quota',
+    /** Where to verify (the provider's link), when `why` is `needs-verification`. */
+    readonly verificationUrl?: string,
   ) {
     super(
       `No account can serve ${model} now` +
@@ -96,12 +122,14 @@ export interface AcquireOptions {
   exclude?: ReadonlySet<string>;
   /** Tokens to reserve; default `defaultReserveTokens`. */
   reserveTokens?: number;
+  /** Lifetime of the reservation if nobody releases it; default `reservationTtlMs`. */
+  ttlMs?: number;
 }
 
 const RATE_LIMIT_BASE_MS = 1_000;
 const RATE_LIMIT_MAX_MS = 60_000;
-const TRANSIENT_BASE_MS = 5_000;
-const TRANSIENT_MAX_MS = 120_000;
+/** Longest cooldown a transient failure's own delay (Retry-After on a 5xx, a stall) may set. */
+const TRANSIENT_MAX_MS = 60_000;
 const QUOTA_FALLBACK_MS = 5 * 60_000;
 
 export class AccountPool {
@@ -172,6 +200,9 @@ export class AccountPool {
     const now = this.clock.now();
     const exclude = options.exclude ?? new Set<string>();
     const tokens = options.reserveTokens ?? this.defaultReserveTokens;
+    const ttlMs = options.ttlMs ?? this.reservationTtlMs;
+    /** Accounts whose ledger refused the reservation (a user limit), with the ledger's reason. */
+    const refused = new Map<string, string>();
     const accounts = this.registry.list().filter((a) => !exclude.has(a.id));
     const decisions = new Map<string, Decision>();
     const decisionOf = (a: Account): Decision => {
@@ -187,8 +218,9 @@ export class AccountPool {
     const tryLease = (account: Account, reason: string): Lease | null => {
       const decision = decisionOf(account);
       if (account.status.kind !== 'active' || decision.kind === 'exhausted') return null;
-      const reserved = this.ledger.reserve(account.id, model, { requests: 1, tokens }, this.reservationTtlMs);
+      const reserved = this.ledger.reserve(account.id, model, { requests: 1, tokens }, ttlMs);
       if (!reserved.ok) {
+        refused.set(account.id, reserved.reason);
         this.logger?.info(`pool: ${account.label} skipped for ${model}: ${reserved.reason}`);
         return null;
       }
@@ -257,7 +289,7 @@ export class AccountPool {
       if (candidates.length <= 4) break;
     }
     // Retry-After looks at every account, including those this request already tried.
-    throw this.noAccount(model, this.registry.list(), decisionOf, now);
+    throw this.noAccount(model, this.registry.list(), decisionOf, now, exclude, refused);
   }
 
   release(lease: Lease, outcome: Outcome): void {
@@ -368,32 +400,30 @@ export class AccountPool {
         this.logger?.warn(`pool: ${account.label} restricted (${err.message}); out of rotation`);
         return;
       case 'auth-expired':
-        // The client already refreshed once and retried; a refresh token the provider refused
-        // has disabled the account through the token manager. Otherwise cool down briefly.
-        this.manager.setCooldown({
-          accountId: account.id,
-          until: now + 30_000,
-          kind: 'auth',
-          reason: 'credentials refused; retrying shortly',
-        });
+        // The client already refreshed the token once and retried. A refresh token the provider
+        // refused (invalid_grant) has disabled the account through the token manager; anything
+        // else (a 401 again right after a refresh) is a hiccup: lower the account's priority.
         this.noteFailure(account.id, now);
         return;
-      case 'transient': {
-        const streak = (this.streaks.get(key) ?? 0) + 1;
-        this.streaks.set(key, streak);
-        this.manager.setCooldown({
-          accountId: account.id,
-          model,
-          until:
-            now + (err.retryAfterMs ?? Math.min(TRANSIENT_MAX_MS, TRANSIENT_BASE_MS * 2 ** (streak - 1))),
-          kind: 'transient',
-          reason: `upstream error (${err.status ?? 'network'})`,
-        });
+      case 'transient':
+      case 'invalid-response':
+        // 5xx, resets, stalls, malformed answers: the account stays in rotation with a lower
+        // priority (the prioritizer's failure factor). Only a delay the failure itself carries
+        // (Retry-After on a 503, a stalled first byte) keeps the account out, briefly.
+        if (err.kind === 'invalid-response' && err.status !== undefined && err.status >= 300) return;
+        if (err.retryAfterMs !== undefined && err.retryAfterMs > 0) {
+          this.manager.setCooldown({
+            accountId: account.id,
+            model,
+            until: now + Math.min(TRANSIENT_MAX_MS, err.retryAfterMs),
+            kind: 'transient',
+            reason: `upstream error (${err.status ?? 'network'})`,
+          });
+        }
         this.noteFailure(account.id, now);
         return;
-      }
       default:
-        // not-found, invalid-response, aborted: not the account's fault.
+        // not-found, aborted: not the account's fault.
         return;
     }
   }
@@ -413,22 +443,85 @@ export class AccountPool {
     this.failures.set(accountId, list.slice(-20));
   }
 
+  /** Why no account can serve: see `NoAccountReason` for the order. */
   private noAccount(
     model: string,
     accounts: readonly Account[],
     decisionOf: (a: Account) => Decision,
     now: number,
+    tried: ReadonlySet<string>,
+    refused: ReadonlyMap<string, string>,
   ): NoAccountCanServeError {
-    let earliest: number | null = null;
+    const seen = new Set<NoAccountReason>();
+    /** Earliest time an account of each time-bound kind serves again. */
+    const at = new Map<NoAccountReason, number>();
+    let earliestTried: number | null = null;
+    let url: string | undefined;
     const reasons: string[] = [];
+    const note = (why: NoAccountReason, when?: number | null): void => {
+      seen.add(why);
+      if (when !== undefined && when !== null)
+        at.set(why, Math.min(at.get(why) ?? Infinity, Math.max(now, when)));
+    };
     for (const a of accounts) {
+      const s = a.status;
+      if (s.kind !== 'active') {
+        reasons.push(`${a.label}: ${s.reason}`);
+        if (s.kind === 'needs-verification') {
+          url ??= s.url;
+          note('needs-verification');
+        } else if (s.kind === 'restricted') note('restricted');
+        else note(/sign in/i.test(s.reason) ? 'needs-sign-in' : 'disabled');
+        continue;
+      }
       const d = decisionOf(a);
-      reasons.push(`${a.label}: ${d.reason}`);
-      if (a.status.kind !== 'active') continue;
-      const at = d.cooldownUntil ?? (d.kind === 'exhausted' ? d.resetTime : now);
-      if (at !== null && at >= now && (earliest === null || at < earliest)) earliest = at;
+      const limit = refused.get(a.id);
+      reasons.push(`${a.label}: ${limit ?? d.reason}`);
+      const cooldown =
+        d.cooldownUntil !== null && d.cooldownUntil > now
+          ? this.manager.activeCooldown(a.id, model, now)
+          : undefined;
+      if (cooldown !== undefined) {
+        note(
+          cooldown.kind === 'quota-exhausted'
+            ? 'quota'
+            : cooldown.kind === 'transient' || cooldown.kind === 'auth'
+              ? 'upstream-failing'
+              : 'rate-limited',
+          cooldown.until,
+        );
+      } else if (d.kind === 'exhausted') note('quota', d.resetTime);
+      else if (limit !== undefined) note('limit');
+      else if (tried.has(a.id)) earliestTried = now;
     }
-    return new NoAccountCanServeError(model, earliest, reasons);
+    const order: NoAccountReason[] = [
+      'quota',
+      'rate-limited',
+      'limit',
+      'upstream-failing',
+      'needs-verification',
+      'needs-sign-in',
+      'restricted',
+      'disabled',
+    ];
+    // Quota and rate limits together: "rate-limited" when any of them is the short kind.
+    let why: NoAccountReason =
+      order.find((w) => seen.has(w)) ?? (earliestTried !== null ? 'upstream-failing' : 'disabled');
+    if (why === 'quota' && seen.has('rate-limited')) why = 'rate-limited';
+    let earliest: number | null = earliestTried;
+    for (const w of ['quota', 'rate-limited', 'upstream-failing'] as const) {
+      const t = at.get(w);
+      if (t !== undefined && (earliest === null || t < earliest)) earliest = t;
+    }
+    const timeBound =
+      why === 'quota' || why === 'rate-limited' || why === 'upstream-failing' || why === 'limit';
+    return new NoAccountCanServeError(
+      model,
+      timeBound ? earliest : null,
+      reasons,
+      why,
+      why === 'needs-verification' ? url : undefined,
+    );
   }
 
   private emit(): void {

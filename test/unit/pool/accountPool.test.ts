@@ -199,6 +199,116 @@ describe('AccountPool', () => {
     expect((caught as Error).message).toMatch(/No account can serve claude-sonnet-4-6 now \(a: .*; b: .*\)/);
   });
 
+  it('keeps accounts in rotation after 5xx, resets and 401s, lowering their priority instead', async () => {
+    await setup([
+      ['a', 0.9],
+      ['b', 0.5],
+    ]);
+    for (const error of [
+      new ProviderError('transient', 'the upstream failed with 500', { status: 500 }),
+      new ProviderError('transient', 'network error ECONNRESET'),
+      new ProviderError('auth-expired', 'rejected again after a refresh (401)', { status: 401 }),
+      new ProviderError('invalid-response', 'generateContent answered with an unexpected shape'),
+    ]) {
+      const lease = pool.acquire(MODEL, null);
+      expect(lease.account.id).toBe('a');
+      pool.release(lease, { kind: 'error', error });
+      expect(manager.listCooldowns()).toEqual([]);
+      // a has the better quota but just failed: b comes first now, and a is still there behind it.
+      const next = pool.acquire(MODEL, null);
+      expect(next.account.id).toBe('b');
+      expect(pool.acquire(MODEL, null, { exclude: new Set(['b']) }).account.id).toBe('a');
+      ok(next);
+      // A success on a clears its failures.
+      ok(pool.acquire(MODEL, null, { exclude: new Set(['b']) }));
+    }
+    // A 503 that says when to come back keeps the account out that long, no longer.
+    const lease = pool.acquire(MODEL, null);
+    pool.release(lease, {
+      kind: 'error',
+      error: new ProviderError('transient', '503', { status: 503, retryAfterMs: 3_000 }),
+    });
+    expect(manager.listCooldowns().map((c) => [c.accountId, c.kind, c.until - clock.now()])).toEqual([
+      ['a', 'transient', 3_000],
+    ]);
+  });
+
+  it('says why no account can serve: quota, rate limit, verification, sign-in, limits', async () => {
+    await setup([
+      ['a', 0.9],
+      ['b', 0.5],
+    ]);
+    const now = clock.now();
+    const why = (): NoAccountCanServeError => {
+      try {
+        pool.acquire(MODEL, null);
+      } catch (e) {
+        if (e instanceof NoAccountCanServeError) return e;
+        throw e;
+      }
+      throw new Error('an account was granted');
+    };
+    const url = 'https://accounts.example.com/verify?x=1';
+    registry.update('a', { status: { kind: 'needs-verification', reason: 'Verify it', url } });
+    registry.update('b', { status: { kind: 'needs-verification', reason: 'Verify it' } });
+    expect(why()).toMatchObject({ why: 'needs-verification', availableAt: null, verificationUrl: url });
+    registry.update('b', { status: { kind: 'disabled', reason: 'sign in again' } });
+    expect(why()).toMatchObject({ why: 'needs-verification' });
+    registry.update('a', { status: { kind: 'disabled', reason: 'disabled by you' } });
+    expect(why()).toMatchObject({ why: 'needs-sign-in', availableAt: null });
+    registry.update('b', { status: { kind: 'disabled', reason: 'disabled by you' } });
+    expect(why()).toMatchObject({ why: 'disabled' });
+    // A quota-exhausted account beside a disabled one: a 429-kind reason with the reset.
+    registry.update('a', { status: { kind: 'active' } });
+    manager.setCooldown({
+      accountId: 'a',
+      model: MODEL,
+      until: now + H,
+      kind: 'quota-exhausted',
+      reason: 'q',
+    });
+    expect(why()).toMatchObject({ why: 'quota', availableAt: now + H });
+    registry.update('b', { status: { kind: 'active' } });
+    manager.setCooldown({
+      accountId: 'b',
+      model: MODEL,
+      until: now + 5_000,
+      kind: 'rate-limited',
+      reason: 'r',
+    });
+    expect(why()).toMatchObject({ why: 'rate-limited', availableAt: now + 5_000 });
+    manager.clearCooldowns();
+    manager.setCooldown({
+      accountId: 'a',
+      model: MODEL,
+      until: now + 9_000,
+      kind: 'transient',
+      reason: 'stalled',
+    });
+    manager.setCooldown({
+      accountId: 'b',
+      model: MODEL,
+      until: now + 7_000,
+      kind: 'transient',
+      reason: 'stalled',
+    });
+    expect(why()).toMatchObject({ why: 'upstream-failing', availableAt: now + 7_000 });
+  });
+
+  it('says "limit" when the user limits refuse every account', async () => {
+    await setup([['a', 0.9]], [{ account: 'a', window: 'daily', requests: 1 }]);
+    ok(pool.acquire(MODEL, null));
+    expect(() => pool.acquire(MODEL, null)).toThrow(expect.objectContaining({ why: 'limit' }));
+  });
+
+  it('gives a reservation the lifetime asked for', async () => {
+    await setup([['a', 0.9]]);
+    pool.acquire(MODEL, null, { ttlMs: 1_000 });
+    expect(ledger.reservedFor('a', MODEL).count).toBe(1);
+    clock.advance(1_500);
+    expect(ledger.reservedFor('a', MODEL).count).toBe(0);
+  });
+
   it('spreads parallel acquires over accounts by their reservations', async () => {
     await setup([
       ['a', 0.5],
