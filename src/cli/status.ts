@@ -5,7 +5,7 @@ import { ConfigError } from '../core/errors';
 import { UsageLedger } from '../core/ledger/ledger';
 import { formatSummaryTable } from '../core/ledger/summaryTable';
 import { ledgerFilePath, resolveDataDir } from '../store/dataDir';
-import { FileLedgerStore } from '../store/ledgerFileStore';
+import { FileLedgerStore, journalPathFor } from '../store/ledgerFileStore';
 import type { CliCommand } from './command';
 
 const HELP = `Usage: quota-pilot status [--data-dir DIR] [--json]
@@ -30,10 +30,15 @@ export const statusCommand: CliCommand = {
   async run(values) {
     const dataDir = resolveDataDir(typeof values['data-dir'] === 'string' ? values['data-dir'] : undefined);
     const file = ledgerFilePath(dataDir);
-    try {
-      await fs.access(file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+    const exists = async (path: string): Promise<unknown> =>
+      fs.access(path).then(
+        () => null,
+        (err: unknown) => err,
+      );
+    // Until the first compaction, the usage may live in the journal alone.
+    const absent = (await exists(file)) && (await exists(journalPathFor(file)));
+    if (absent) {
+      if ((absent as NodeJS.ErrnoException).code === 'ENOENT') {
         process.stdout.write(
           `No usage ledger yet in ${dataDir} (no ${file}).\n` +
             `It is created when Quota Pilot (the extension or \`quota-pilot serve --data-dir ${dataDir}\`) records its first request.\n`,
@@ -58,7 +63,8 @@ export const statusCommand: CliCommand = {
       throw err;
     }
     for (const p of ledger.problems) process.stderr.write(`quota-pilot status: ${p.message}\n`);
-    if (ledger.problems.length > 0) return 1;
+    // A skipped journal line (a crash's torn write) is worth saying, not worth failing for.
+    if (ledger.problems.some((p) => p.kind !== 'journal')) return 1;
     const summary = ledger.summary();
     process.stdout.write(
       values.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummaryTable(summary)}\n`,

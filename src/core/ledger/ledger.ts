@@ -6,8 +6,14 @@
  *
  * Concurrency: every public method is synchronous and runs to completion on the event loop, so
  * concurrent callers (e.g. 50 parallel tasks reserving and releasing) see each check-and-reserve as
- * one atomic step. Saving is debounced and asynchronous; ops recorded while a save runs are kept
+ * one atomic step. Saving is batched and asynchronous; ops recorded while a save runs are kept
  * and applied on top of what the save wrote.
+ *
+ * Durability: with a store that keeps a journal (`LedgerStore.append`), every change is appended
+ * within `journalDelayMs` (default 100 ms) or as soon as `journalBatch` changes wait, so a hard
+ * crash loses at most that much; the journal is folded into the snapshot when the store says it
+ * is due and when the ledger is disposed. Without a journal the whole document is rewritten at
+ * most every `saveDelayMs`.
  *
  * Reservations live in memory only: they are short-lived (a TTL) and belong to the running proxy.
  */
@@ -40,7 +46,7 @@ import type {
 } from './schema';
 import type { LedgerOp, ResolvedRecord } from './state';
 import { dailyInstanceKey, LedgerState, mergeOpsIntoDoc, pairKey, providerInstanceKey } from './state';
-import type { LedgerStore, StoreProblem, StoreProblemKind, UpdateResult } from './store';
+import type { AppendResult, LedgerStore, StoreProblem, StoreProblemKind, UpdateResult } from './store';
 import { dayWindow } from './timeWindows';
 
 const DAY_MS = 24 * 3_600_000;
@@ -163,6 +169,10 @@ export class UsageLedger {
   private expiryTimer: TimerHandle | null = null;
   private expiryAt = Number.POSITIVE_INFINITY;
   private saveTimer: TimerHandle | null = null;
+  /** The armed save timer fires at once (a full batch is waiting). */
+  private saveTimerUrgent = false;
+  /** Changes were appended to the journal since the last compaction. */
+  private journalDirty = false;
   private saving: Promise<void> | null = null;
   private saveFailures = 0;
   private lastProblemMessage: string | null = null;
@@ -567,6 +577,7 @@ export class UsageLedger {
     if (!this.store) return;
     this.saveTimer?.cancel();
     this.saveTimer = null;
+    this.saveTimerUrgent = false;
     while (this.saving) await this.saving;
     if (this.pending.length === 0) return;
     const run = this.saveBatch(this.store);
@@ -578,16 +589,39 @@ export class UsageLedger {
     }
   }
 
-  /** Stops timers and writes what is pending. Usage recorded afterwards is kept in memory only. */
+  /**
+   * Folds the store's journal into its snapshot now (after writing what is pending). Stores
+   * without a journal just save. Never throws.
+   */
+  async compact(): Promise<void> {
+    await this.flush();
+    const store = this.store;
+    if (!store?.append) return;
+    while (this.saving) await this.saving;
+    const run = this.compactJournal(store);
+    this.saving = run;
+    try {
+      await run;
+    } finally {
+      if (this.saving === run) this.saving = null;
+    }
+  }
+
+  /**
+   * Stops timers and writes what is pending (folding the journal into the snapshot). Usage
+   * recorded afterwards is kept in memory only.
+   */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.expiryTimer?.cancel();
     this.expiryTimer = null;
     this.expiryAt = Number.POSITIVE_INFINITY;
     await this.flush();
+    if (this.journalDirty) await this.compact();
     this.disposed = true;
     this.saveTimer?.cancel();
     this.saveTimer = null;
+    this.saveTimerUrgent = false;
   }
 
   private async load(): Promise<void> {
@@ -596,6 +630,7 @@ export class UsageLedger {
     try {
       const r = await this.store.load();
       this.state = LedgerState.fromDoc(r.doc, this.config.timeZone);
+      for (const op of r.journal ?? []) this.state.apply(op);
       for (const op of this.pending) this.state.apply(op);
       for (const p of r.problems) {
         const startsEmpty =
@@ -619,6 +654,10 @@ export class UsageLedger {
   }
 
   private async saveBatch(store: LedgerStore): Promise<void> {
+    if (store.append) {
+      await this.appendBatch(store, store.append.bind(store));
+      return;
+    }
     const batch = this.pending;
     this.pending = [];
     const zone = this.config.timeZone;
@@ -626,7 +665,9 @@ export class UsageLedger {
     const retention = this.config.retentionDays * DAY_MS;
     let result: UpdateResult;
     try {
-      result = await store.update((current) => mergeOpsIntoDoc(current, batch, zone, now, retention));
+      result = await store.update((current, journal) =>
+        mergeOpsIntoDoc(current, journal.length > 0 ? [...journal, ...batch] : batch, zone, now, retention),
+      );
     } catch (err) {
       result = {
         ok: false,
@@ -653,15 +694,98 @@ export class UsageLedger {
     this.emit({ kind: 'saved', at: this.clock.now() });
   }
 
+  /** Appends the pending changes to the store's journal; adopts what other processes appended. */
+  private async appendBatch(
+    store: LedgerStore,
+    append: (ops: readonly LedgerOp[]) => Promise<AppendResult>,
+  ): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    let result: AppendResult;
+    try {
+      result = await append(batch);
+    } catch (err) {
+      result = {
+        ok: false,
+        problem: {
+          kind: 'io',
+          message: `Could not save the usage ledger: ${err instanceof Error ? err.message : String(err)}`,
+        },
+      };
+    }
+    if (!result.ok) {
+      this.pending = batch.concat(this.pending);
+      this.saveFailures++;
+      this.report(result.problem);
+      this.scheduleSave();
+      return;
+    }
+    if (batch.length > 0) this.journalDirty = true;
+    this.saveFailures = 0;
+    this.lastProblemMessage = null;
+    for (const p of result.problems) this.report(p);
+    if (result.kind === 'reset') {
+      // Another process compacted the journal: rebuild from the durable state, then our changes.
+      const s = LedgerState.fromDoc(result.doc ?? null, this.config.timeZone);
+      for (const op of result.ops) s.apply(op);
+      for (const op of batch) s.apply(op);
+      for (const op of this.pending) s.apply(op);
+      this.state = s;
+    } else {
+      for (const op of result.ops) this.state.apply(op);
+    }
+    this.emit({ kind: 'saved', at: this.clock.now() });
+    if (result.compactDue) await this.compactJournal(store);
+  }
+
+  /** Folds the journal into the snapshot (the store's `update`) and adopts the result. */
+  private async compactJournal(store: LedgerStore): Promise<void> {
+    const zone = this.config.timeZone;
+    const now = this.clock.now();
+    const retention = this.config.retentionDays * DAY_MS;
+    let result: UpdateResult;
+    try {
+      result = await store.update((current, journal) =>
+        mergeOpsIntoDoc(current, journal, zone, now, retention),
+      );
+    } catch (err) {
+      result = {
+        ok: false,
+        problem: {
+          kind: 'io',
+          message: `Could not compact the usage ledger: ${err instanceof Error ? err.message : String(err)}`,
+        },
+      };
+    }
+    if (!result.ok) {
+      // The journal keeps every change; compaction is tried again when the store next asks.
+      this.report(result.problem);
+      return;
+    }
+    this.journalDirty = false;
+    for (const p of result.problems) this.report(p);
+    const s = LedgerState.fromDoc(result.doc, zone);
+    for (const op of this.pending) s.apply(op);
+    this.state = s;
+    this.emit({ kind: 'saved', at: this.clock.now() });
+  }
+
   private scheduleSave(): void {
-    if (!this.store || this.disposed || this.saveTimer) return;
-    const base = this.config.saveDelayMs;
-    const delay =
-      this.saveFailures === 0
+    if (!this.store || this.disposed) return;
+    const journaling = this.store.append !== undefined;
+    const urgent = journaling && this.saveFailures === 0 && this.pending.length >= this.config.journalBatch;
+    if (this.saveTimer && (this.saveTimerUrgent || !urgent)) return;
+    this.saveTimer?.cancel();
+    const base = journaling ? this.config.journalDelayMs : this.config.saveDelayMs;
+    const delay = urgent
+      ? 0
+      : this.saveFailures === 0
         ? base
         : Math.min(60_000, Math.max(base, 1_000) * 2 ** Math.min(this.saveFailures, 6));
+    this.saveTimerUrgent = urgent;
     this.saveTimer = this.clock.setTimeout(() => {
       this.saveTimer = null;
+      this.saveTimerUrgent = false;
       void this.flush();
     }, delay);
   }

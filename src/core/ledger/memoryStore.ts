@@ -1,7 +1,7 @@
 /** A `LedgerStore` in memory: for tests, the simulator, and running without a data folder. */
 import { LedgerDocSchema } from './schema';
 import type { LedgerDoc } from './schema';
-import type { LedgerStore, LoadResult, StoreProblem, UpdateResult } from './store';
+import type { LedgerStore, LoadResult, MergeFn, StoreProblem, UpdateResult } from './store';
 
 export class MemoryLedgerStore implements LedgerStore {
   readonly location = 'memory';
@@ -24,9 +24,9 @@ export class MemoryLedgerStore implements LedgerStore {
     return { doc: this.doc, problems: [] };
   }
 
-  async update(merge: (current: LedgerDoc | null) => LedgerDoc): Promise<UpdateResult> {
+  async update(merge: MergeFn): Promise<UpdateResult> {
     if (this.failWith) return { ok: false, problem: this.failWith };
-    const doc = merge(this.doc);
+    const doc = merge(this.doc, []);
     this.json = JSON.stringify(doc);
     this.writes++;
     return { ok: true, doc, problems: [] };

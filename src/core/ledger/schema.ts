@@ -73,8 +73,15 @@ export const LedgerConfigSchema = z.strictObject({
   limits: LimitListSchema.default([]),
   /** How long finished windows and fired alerts are kept. */
   retentionDays: z.number().int().min(1).max(366).default(35),
-  /** Debounce of writes to the store. */
+  /** Debounce of writes to a store that rewrites the whole document (no journal). */
   saveDelayMs: z.number().int().min(0).max(600_000).default(1_000),
+  /**
+   * Longest time a change waits before it is appended to a store's journal (and synced to disk):
+   * what a hard crash can lose at most. Only for stores with a journal.
+   */
+  journalDelayMs: z.number().int().min(0).max(60_000).default(100),
+  /** Append at once when this many changes are waiting, whatever the delay. */
+  journalBatch: z.number().int().min(1).max(100_000).default(500),
 });
 export type LedgerConfig = z.infer<typeof LedgerConfigSchema>;
 export type LedgerConfigInput = z.input<typeof LedgerConfigSchema>;
@@ -175,6 +182,13 @@ export const AlertSchema = z.object({
 });
 export type LedgerAlert = z.infer<typeof AlertSchema>;
 
+/** Where a snapshot stands in the journal (see `LedgerDoc.journal`). */
+export const JournalMarkSchema = z.object({
+  gen: z.string().min(1).max(200),
+  offset: z.number().int().nonnegative(),
+});
+export type JournalMark = z.infer<typeof JournalMarkSchema>;
+
 export const LedgerDocSchema = z.object({
   version: z.literal(LEDGER_DOC_VERSION),
   savedAt: EpochMsSchema,
@@ -186,6 +200,12 @@ export const LedgerDocSchema = z.object({
   firedAlerts: z.array(AlertSchema),
   /** Limits set through the API (they win over settings while newer); null when never set. */
   limits: z.object({ updatedAt: EpochMsSchema, limits: LimitListSchema }).nullable(),
+  /**
+   * How much of the append-only journal this snapshot already contains: the journal generation
+   * `gen` up to byte `offset`. Absent in files without a journal (and in older files): then every
+   * line of the journal is newer than the snapshot.
+   */
+  journal: JournalMarkSchema.optional(),
 });
 export type LedgerDoc = z.infer<typeof LedgerDocSchema>;
 
