@@ -109,7 +109,8 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown, what: s
   );
 }
 
-function sha256(text: string): string {
+/** Hex SHA-256 of `text` (ids and keys derived from content). */
+export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 

@@ -142,9 +142,9 @@ function textOf(content: string | ReadonlyArray<{ type: string; text?: string }>
   return content.map((p) => (typeof p.text === 'string' ? p.text : '')).join('');
 }
 
-const DATA_URL = /^data:([^;,]+)(?:;[^,]*)?;base64,(.*)$/s;
+export const DATA_URL = /^data:([^;,]+)(?:;[^,]*)?;base64,(.*)$/s;
 
-function imagePart(url: string, field: string): GeminiPart {
+export function imagePart(url: string, field: string): GeminiPart {
   const m = DATA_URL.exec(url);
   if (!m) {
     throw new RequestValidationError(
@@ -157,14 +157,14 @@ function imagePart(url: string, field: string): GeminiPart {
 }
 
 /** Appends `parts` as a turn of `role`, merging with the previous turn when it has the same role. */
-function appendTurn(contents: GeminiContent[], role: 'user' | 'model', parts: GeminiPart[]): void {
+export function appendTurn(contents: GeminiContent[], role: 'user' | 'model', parts: GeminiPart[]): void {
   if (parts.length === 0) return;
   const last = contents[contents.length - 1];
   if (last && last.role === role) last.parts.push(...parts);
   else contents.push({ role, parts });
 }
 
-function parseArguments(args: string, field: string): Record<string, unknown> {
+export function parseArguments(args: string, field: string): Record<string, unknown> {
   if (args.trim() === '') return {};
   let parsed: unknown;
   try {
