@@ -279,7 +279,7 @@ export class EngineHost {
         backend: this.backend,
         key: this.proxyKey,
         port: this.proxyPort,
-        codecs: createCodecs({ now: () => this.clock.now() }),
+        codecs: createCodecs({ now: () => this.clock.now(), debug: (m) => this.log.debug(m) }),
         modelMapper: this.mapper,
         clock: this.clock,
         logger: {

@@ -329,7 +329,7 @@ export class ProxyServer {
       if (found.kind === 'not-found') {
         throw new HttpError(
           404,
-          `No route ${req.method} ${url.pathname}. Quota Pilot serves /v1/chat/completions, /v1/messages, /v1beta/models/{model}:generateContent and /quota-pilot/v1/….`,
+          `No route ${req.method} ${url.pathname}. Quota Pilot serves /v1/chat/completions, /v1/responses, /v1/messages, /v1beta/models/{model}:generateContent and /quota-pilot/v1/….`,
         );
       }
       if (found.kind === 'method-not-allowed') {

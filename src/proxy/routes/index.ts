@@ -75,6 +75,7 @@ export function buildRouter(codecs: Codecs): Router<RouteHandler> {
 
   // OpenAI
   r.add('POST', /^\/v1\/chat\/completions$/, 'openai.chat', generate('openai'), 'openai');
+  r.add('POST', /^\/v1\/responses$/, 'responses', generate('responses'), 'responses');
   r.add('GET', /^\/v1\/models$/, 'models.list', listModels, v1ModelsFormat);
   r.add('GET', /^\/v1\/models\/(?<model>[^/]+)$/, 'models.get', getModel, v1ModelsFormat);
   // Anthropic

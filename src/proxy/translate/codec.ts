@@ -19,7 +19,7 @@ import {
 } from './common';
 
 /** The API dialects clients speak; each has one codec. */
-export type ClientFormat = 'openai' | 'anthropic' | 'gemini';
+export type ClientFormat = 'openai' | 'anthropic' | 'gemini' | 'responses';
 
 /** Request headers as node:http gives them. */
 export type HeaderBag = Readonly<Record<string, string | string[] | undefined>>;
@@ -91,6 +91,8 @@ export interface CodecDeps {
   now: () => number;
   /** One per server, so thought signatures of tool calls survive clients that cannot carry them. */
   signatures: SignatureStore;
+  /** Debug log lines (what a translator dropped or approximated); absent: not logged. */
+  debug?: ((line: string) => void) | undefined;
 }
 
 /** The codecs of one server, one per format; a missing format makes its routes answer 501. */

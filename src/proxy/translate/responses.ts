@@ -53,7 +53,15 @@ import {
   stopKindOf,
   toolResultObject,
 } from './common';
-import { appendTurn, DATA_URL, imagePart, parseArguments, REASONING_BUDGETS } from './openai';
+import { type ClientCodec, type CodecDeps, sessionKeyWithHeader } from './codec';
+import {
+  appendTurn,
+  DATA_URL,
+  imagePart,
+  openAiErrorBody,
+  parseArguments,
+  REASONING_BUDGETS,
+} from './openai';
 
 // ---------------------------------------------------------------------------------------------
 // Request schema
@@ -675,7 +683,6 @@ export function translateResponsesRequest(
     request,
     stream: req.stream === true,
     sessionKey: deriveSessionKey({
-      headerSessionId: opts.headerSessionId,
       clientId: req.prompt_cache_key ?? req.user ?? req.safety_identifier ?? undefined,
       system: systemText,
       firstUserText,
@@ -1245,4 +1252,45 @@ export class ResponsesStreamTranslator implements StreamTranslator {
     });
     return this.drain();
   }
+}
+
+/**
+ * A stream that failed before this format's translator could report it: an `error` event (the
+ * translator's own `error` adds `response.failed` with the response so far).
+ */
+export function responsesErrorEvents(err: ClientErrorInfo): ClientEvent[] {
+  const data = {
+    type: 'error',
+    sequence_number: 0,
+    code: responsesErrorCode(err.status),
+    message: err.message,
+    param: err.param ?? null,
+  };
+  return [{ event: 'error', data: JSON.stringify(data) }];
+}
+
+/**
+ * The Responses API codec. Errors before the stream starts use OpenAI's error body (the Responses
+ * API answers HTTP errors in the same shape as Chat Completions). What the translator dropped or
+ * approximated goes to `deps.debug`.
+ */
+export function responsesCodec(deps: CodecDeps): ClientCodec<ResponsesTranslatedRequest> {
+  const { signatures } = deps;
+  const created = (): number => Math.floor(deps.now() / 1000);
+  return {
+    format: 'responses',
+    parse: (body) => {
+      const t = translateResponsesRequest(body, { signatures });
+      if (t.notes.length > 0) deps.debug?.(`responses: ${t.notes.join('; ')}`);
+      return t;
+    },
+    model: (t) => t.model,
+    stream: (t) => t.stream,
+    sessionKey: (t, headers) => sessionKeyWithHeader(t.sessionKey, headers),
+    toGemini: (t) => t.request,
+    fromGemini: (res, model, t) => toResponsesObject(res, t, { model, created: created(), signatures }),
+    encoder: (model, t) => new ResponsesStreamTranslator(t, { model, created: created(), signatures }),
+    errorBody: openAiErrorBody,
+    errorEvents: responsesErrorEvents,
+  };
 }
