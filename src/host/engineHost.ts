@@ -24,7 +24,7 @@ import { createCodecs } from '../proxy/translate/codecs';
 import { ProxyServer } from '../proxy/server';
 import { FileLedgerStore } from '../store/ledgerFileStore';
 import { ledgerFilePath } from '../store/dataDir';
-import { CloudCodeClient } from '../upstream/cloudcode/client';
+import { CloudCodeClient, type ModelMetadata } from '../upstream/cloudcode/client';
 import type { OAuthConfig, StoredTokens, TokenStore } from '../upstream/cloudcode/oauth';
 import { TokenManager } from '../upstream/cloudcode/oauth';
 import { CloudCodeQuotaProvider } from '../upstream/cloudcode/provider';
@@ -110,7 +110,10 @@ export class EngineHost {
   private proxyPort: number;
   private readonly proxyKey: string;
   private readonly log: HostLogger;
-  private readonly fetchedModels = new Map<string, ModelInfo>();
+  /** What each account's last `fetchAvailableModels` offered. */
+  private readonly catalogs = new Map<string, readonly ModelMetadata[]>();
+  /** The union of `catalogs`: the models some account offers (listed, and resolved against). */
+  private fetchedModels = new Map<string, ModelInfo>();
   private readonly projectFetches = new Map<string, Promise<string>>();
   private readonly disposables: Array<{ dispose(): void }> = [];
   private started = false;
@@ -146,19 +149,12 @@ export class EngineHost {
       connections: options.upstreamConnections ?? 128,
       logger: { debug: (m: string) => this.log.debug(m), warn: (m: string) => this.log.warn(m) },
     } as ConstructorParameters<typeof CloudCodeClient>[0]);
-    this.mapper = new ModelMapper(options.modelMapping ?? {});
+    this.mapper = new ModelMapper(options.modelMapping ?? {}, { log: (line) => this.log.info(line) });
     this.provider = new CloudCodeQuotaProvider(this.client, {
       clock: this.clock,
-      onCatalog: (_accountId, models, deprecated) => {
-        for (const m of models) {
-          this.fetchedModels.set(m.id, {
-            id: m.id,
-            displayName: m.displayName ?? m.id,
-            provider: m.provider === 'anthropic' || m.provider === 'openai' ? m.provider : 'google',
-            ...(m.maxTokens ? { maxTokens: m.maxTokens } : {}),
-            ...(m.maxOutputTokens ? { maxOutputTokens: m.maxOutputTokens } : {}),
-          });
-        }
+      onCatalog: (accountId, models, deprecated) => {
+        this.catalogs.set(accountId, models);
+        this.rebuildCatalog();
         if (Object.keys(deprecated).length > 0) this.mapper.setDeprecated(deprecated);
       },
     });
@@ -365,6 +361,32 @@ export class EngineHost {
     this.pool.forget(id);
     this.manager.forget(id);
     this.registry.remove(id);
+    if (this.catalogs.delete(id)) this.rebuildCatalog();
+  }
+
+  /** Recomputes the models some account offers and hands them to the model resolver. */
+  private rebuildCatalog(): void {
+    const next = new Map<string, ModelInfo>();
+    const entries: Array<{ id: string; displayName?: string; recommended?: boolean }> = [];
+    for (const models of this.catalogs.values()) {
+      for (const m of models) {
+        if (next.has(m.id)) continue;
+        next.set(m.id, {
+          id: m.id,
+          displayName: m.displayName ?? m.id,
+          provider: m.provider === 'anthropic' || m.provider === 'openai' ? m.provider : 'google',
+          ...(m.maxTokens ? { maxTokens: m.maxTokens } : {}),
+          ...(m.maxOutputTokens ? { maxOutputTokens: m.maxOutputTokens } : {}),
+        });
+        entries.push({
+          id: m.id,
+          ...(m.displayName !== undefined ? { displayName: m.displayName } : {}),
+          ...(m.recommended !== undefined ? { recommended: m.recommended } : {}),
+        });
+      }
+    }
+    this.fetchedModels = next;
+    this.mapper.setCatalog(entries);
   }
 
   renameAccount(id: string, label: string): Account {
@@ -403,10 +425,7 @@ export class EngineHost {
       this.monitor.configure({ intervalSeconds: patch.refreshIntervalSeconds });
     if (patch.limits) this.ledger.setLimits(patch.limits, 'settings');
     if (patch.alertThresholds) this.ledger.setThresholds(patch.alertThresholds);
-    if (patch.modelMapping) {
-      const next = new ModelMapper(patch.modelMapping);
-      Object.assign(this.mapper, { user: (next as unknown as { user: unknown }).user });
-    }
+    if (patch.modelMapping) this.mapper.setUserTable(patch.modelMapping);
   }
 
   private async learnTier(account: Account): Promise<void> {

@@ -255,7 +255,10 @@ export class PoolBackend implements ProxyBackend {
     }
   }
 
+  /** What the accounts' catalogs offer; the built-in catalog until one was fetched. */
   async listModels(): Promise<ModelInfo[]> {
+    const fetched = this.o.fetchedModels?.();
+    if (fetched && fetched.size > 0) return [...fetched.values()];
     const out = new Map<string, ModelInfo>();
     for (const m of DEFAULT_CATALOG) {
       out.set(m.id, {
@@ -266,7 +269,6 @@ export class PoolBackend implements ProxyBackend {
         maxOutputTokens: m.maxOutputTokens,
       });
     }
-    for (const [id, m] of this.o.fetchedModels?.() ?? new Map<string, ModelInfo>()) out.set(id, m);
     return [...out.values()];
   }
 

@@ -172,6 +172,14 @@ export class ProxyMetrics {
   readonly failovers = this.registry.register(
     new Counter('quota_pilot_failovers_total', 'Times a request moved to another account.', ['reason']),
   );
+  /** One bucket for every refused model name (names are never labels: they are unbounded). */
+  readonly unknownModels = this.registry.register(
+    new Counter(
+      'quota_pilot_unknown_model_requests_total',
+      'Requests refused because no offered model fits the name asked for.',
+      [],
+    ),
+  );
   readonly latency = this.registry.register(
     new Histogram('quota_pilot_request_duration_seconds', 'Total request duration.', LATENCY_BUCKETS, [
       'route',

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { SystemClock, type Clock, type TimerHandle } from '../core/clock';
 import { ConfigError } from '../core/errors';
-import { ModelMapper } from '../core/modelMapping';
+import { ModelMapper, type ModelResolution } from '../core/modelMapping';
 import type { CallReporter, ProxyBackend } from './backend';
 import {
   describeError,
@@ -61,12 +61,18 @@ export interface ProxyServerOptions {
   stopGraceMs?: number;
   /** Translators, one per client format (routes of a missing format answer 501). */
   codecs: Codecs;
-  /** Client model names → upstream ids (default: the built-in mapping). */
-  modelMapper?: { map(name: string): { model: string } };
+  /** Client model names → upstream ids (default: resolution against the built-in catalog). */
+  modelMapper?: ModelNameResolver;
   clock?: Clock;
   logger?: ProxyLogger;
   /** Reported by /healthz. */
   version?: string;
+}
+
+/** Resolves client model names; `aliases` lists the client names that resolve, for the model lists. */
+export interface ModelNameResolver {
+  resolve(name: string): ModelResolution;
+  aliases?(): Array<{ alias: string; model: string }>;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
@@ -87,7 +93,7 @@ export class ProxyServer {
   private readonly clock: Clock;
   private readonly logger: ProxyLogger;
   private readonly router;
-  private readonly mapper: { map(name: string): { model: string } };
+  private readonly mapper: ModelNameResolver;
   private readonly inFlight = new Set<InFlight>();
   private readonly sockets = new Set<Socket>();
   private boundPort = 0;
@@ -382,7 +388,15 @@ export class ProxyServer {
             keepAliveMs: this.options.sseKeepAliveMs ?? DEFAULT_SSE_KEEPALIVE_MS,
             headers: cors,
           })),
-        mapModel: (name) => this.mapper.map(name).model,
+        mapModel: (name) => {
+          const r = this.mapper.resolve(name);
+          if (!r.ok) {
+            this.metrics.unknownModels.inc({});
+            throw new HttpError(404, r.message);
+          }
+          return r.model;
+        },
+        modelAliases: () => this.mapper.aliases?.() ?? [],
         markFirstByte: () => {
           firstByteAt ??= this.clock.now();
         },

@@ -196,7 +196,7 @@ export class SimulatorCore implements SimulatorControl {
 
   /** A catalog model by id, following deprecated ids to their replacement. */
   model(id: string): CatalogModel | undefined {
-    return catalogModel(this.deprecated[id] ?? id);
+    return catalogModel(Object.hasOwn(this.deprecated, id) ? (this.deprecated[id] ?? id) : id);
   }
 
   projectFor(accountId: string): string {

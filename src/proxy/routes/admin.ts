@@ -62,8 +62,10 @@ export async function createReservation(ctx: RouteContext): Promise<void> {
     await ctx.json(),
     '{"model": "gemini-3-pro-high", "tokens": 200000, "ttlMs": 3600000}',
   );
-  ctx.log.model = body.model;
-  ctx.sendJson(201, await ctx.backend.admin.createReservation(body));
+  // Reserve under the upstream id the name resolves to (a 404 for a model nobody offers).
+  const model = ctx.mapModel(body.model);
+  ctx.log.model = model;
+  ctx.sendJson(201, await ctx.backend.admin.createReservation({ ...body, model }));
 }
 
 export async function deleteReservation(ctx: RouteContext): Promise<void> {

@@ -36,8 +36,10 @@ export interface RouteContext {
   sendJson(status: number, body: unknown, headers?: Record<string, string>): void;
   /** An SSE writer on this response (headers sent on first use). */
   sse(): SseWriter;
-  /** Client model name → upstream model id. */
+  /** Client model name → upstream model id; throws HttpError 404 (listing what is offered) when none fits. */
   mapModel(clientModel: string): string;
+  /** Client names that resolve (beyond the catalog ids) and their upstream ids, for the model lists. */
+  modelAliases(): Array<{ alias: string; model: string }>;
   /** Notes the moment the first byte went out (for the time-to-first-byte histogram). */
   markFirstByte(): void;
 }

@@ -9,16 +9,17 @@ import type { DecisionKind, QuotaBucket, Tier } from '../../core/types';
 
 export type Severity = 'ok' | 'warning' | 'error' | 'unknown';
 
-const POOL_LABELS: Readonly<Record<string, string>> = {
-  claude: 'Claude',
-  'gemini-pro': 'Gemini Pro',
-  'gemini-flash': 'Gemini Flash',
-  'gemini-image': 'Gemini Image',
-  'gpt-oss': 'GPT-OSS',
-};
+// A Map: pools come from model names, and a name like "constructor" must not find Object's members.
+const POOL_LABELS: ReadonlyMap<string, string> = new Map([
+  ['claude', 'Claude'],
+  ['gemini-pro', 'Gemini Pro'],
+  ['gemini-flash', 'Gemini Flash'],
+  ['gemini-image', 'Gemini Image'],
+  ['gpt-oss', 'GPT-OSS'],
+]);
 
 export function poolLabel(pool: string): string {
-  return POOL_LABELS[pool] ?? catalogModel(pool)?.displayName ?? pool;
+  return POOL_LABELS.get(pool) ?? catalogModel(pool)?.displayName ?? pool;
 }
 
 export interface BucketView {
