@@ -26,6 +26,7 @@ import {
   ProjectBodySchema,
   type Part,
 } from './wire';
+import { schemaProblems } from './schemaCheck';
 
 const MAX_BODY_BYTES = 20 * 1024 * 1024;
 const METHODS = new Set<CloudCodeMethod>([
@@ -398,6 +399,8 @@ export class SimulatorHttp {
     const core = this.core;
     const model = core.model(body.model);
     if (!model) throw new HttpFailure(G.notFound(`Requested entity was not found. (model ${body.model})`));
+    const schemaErrors = schemaProblems(body.request);
+    if (schemaErrors.length > 0) throw new HttpFailure(G.invalidArgument(schemaErrors.join('\n')));
     if (a.banned) throw new HttpFailure(G.tosBan());
     if (a.validationUrl) throw new HttpFailure(G.validationRequired(a.validationUrl));
     this.checkProject(a, body.project, true);

@@ -25,6 +25,7 @@ import {
 } from './common';
 import { type ClientCodec, sessionKeyWithHeader } from './codec';
 import type { ModelInfo } from '../backend';
+import { normalizeGeminiRequestSchemas } from './schema';
 
 function firstUserText(contents: readonly GeminiContent[]): string | undefined {
   const first = contents.find((c) => c.role === undefined || c.role === 'user');
@@ -50,7 +51,7 @@ export function parseGeminiRequest(body: unknown): GeminiRequest {
   if (request.contents.length === 0) {
     throw new RequestValidationError('contents: must hold at least one turn; add a user turn.', 'contents');
   }
-  return request;
+  return normalizeGeminiRequestSchemas(request);
 }
 
 /**

@@ -18,7 +18,6 @@ import {
   type SignatureStore,
   type StopKind,
   type StreamTranslator,
-  cleanJsonSchema,
   deriveSessionKey,
   firstCandidateParts,
   normalizeUsage,
@@ -34,6 +33,7 @@ import {
 } from './common';
 import { type ClientCodec, type CodecDeps, sessionKeyWithHeader } from './codec';
 import type { ModelInfo } from '../backend';
+import { toUpstreamParameters, toUpstreamResponseSchema } from './schema';
 
 // ---------------------------------------------------------------------------------------------
 // Request schema
@@ -272,10 +272,10 @@ export function translateOpenAiRequest(body: unknown, opts: TranslateOptions = {
   if (req.tools && req.tools.length > 0) {
     request.tools = [
       {
-        functionDeclarations: req.tools.map((t) => ({
+        functionDeclarations: req.tools.map((t, i) => ({
           name: t.function.name,
           ...(t.function.description === undefined ? {} : { description: t.function.description }),
-          parameters: cleanJsonSchema(t.function.parameters ?? { type: 'object', properties: {} }),
+          parameters: toUpstreamParameters(t.function.parameters, `tools.${i}.function.parameters`),
         })),
       },
     ];
@@ -296,7 +296,11 @@ export function translateOpenAiRequest(body: unknown, opts: TranslateOptions = {
   if (req.response_format?.type === 'json_schema') {
     gen.responseMimeType = 'application/json';
     if (req.response_format.json_schema.schema) {
-      gen.responseSchema = cleanJsonSchema(req.response_format.json_schema.schema);
+      const schema = toUpstreamResponseSchema(
+        req.response_format.json_schema.schema,
+        'response_format.json_schema.schema',
+      );
+      if (schema !== undefined) gen.responseSchema = schema;
     }
   }
   if (Object.keys(gen).length > 0) request.generationConfig = gen;

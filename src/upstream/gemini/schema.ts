@@ -46,6 +46,8 @@ export const GeminiPartSchema = z.looseObject({
   functionCall: GeminiFunctionCallSchema.optional(),
   functionResponse: GeminiFunctionResponseSchema.optional(),
   inlineData: GeminiInlineDataSchema.optional(),
+  /** A file the upstream reads by URI (Anthropic image / PDF URL sources). */
+  fileData: z.looseObject({ mimeType: z.string().optional(), fileUri: z.string().min(1) }).optional(),
 });
 export type GeminiPart = z.infer<typeof GeminiPartSchema>;
 

@@ -31,9 +31,10 @@ describe('Anthropic request → Gemini', () => {
     expect(t.stream).toBe(true);
     const r = t.request;
     expect(GeminiRequestSchema.parse(r)).toEqual(r);
-    expect(r.systemInstruction?.parts[0]?.text).toBe(
-      "You are Claude Code, Anthropic's official CLI for Claude.Working directory: /project",
-    );
+    expect(r.systemInstruction?.parts).toEqual([
+      { text: "You are Claude Code, Anthropic's official CLI for Claude." },
+      { text: 'Working directory: /project' },
+    ]);
     expect(r.contents).toEqual([
       { role: 'user', parts: [{ text: 'List the files in src/' }] },
       {
@@ -67,7 +68,7 @@ describe('Anthropic request → Gemini', () => {
       type: 'object',
       properties: {
         command: { type: 'string' },
-        timeout: { type: 'number' },
+        timeout: { type: 'number', minimum: 0 },
         description: { type: 'string' },
       },
       required: ['command'],
@@ -134,13 +135,18 @@ describe('Anthropic request → Gemini', () => {
     });
   });
 
-  it('rejects bad input naming the field', () => {
+  it("rejects bad input naming the field, in Anthropic's words", () => {
     const base = { model: 'm', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] };
-    expectInvalid({ model: 'm', messages: base.messages }, 'max_tokens');
-    expectInvalid({ ...base, messages: [{ role: 'system', content: 'x' }] }, 'messages.0.role');
+    expectInvalid({ model: 'm', messages: base.messages }, 'max_tokens', /^max_tokens: Field required$/);
     expectInvalid(
-      { ...base, messages: [{ role: 'user', content: [{ type: 'video' }] }] },
-      'messages.0.content.0.type',
+      { ...base, messages: [{ role: 'developer', content: 'x' }] },
+      'messages.0.role',
+      /^messages\.0\.role: Input should be 'user', 'assistant' or 'system'$/,
+    );
+    expectInvalid(
+      { ...base, messages: [{ role: 'user', content: [{ type: 'text' }] }] },
+      'messages.0.content.0.text',
+      /^messages\.0\.content\.0\.text: Field required$/,
     );
     expectInvalid(
       {
@@ -148,20 +154,34 @@ describe('Anthropic request → Gemini', () => {
         messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'x', content: 'r' }] }],
       },
       'messages.0.content.0.tool_use_id',
-      /"x"/,
+      /^messages\.0\.content\.0: unexpected `tool_use_id` found in `tool_result` blocks: x\. Each `tool_result` block must have a corresponding `tool_use` block in the previous message\.$/,
     );
     expectInvalid(
       {
         ...base,
         messages: [
-          { role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'https://a/b.png' } }] },
+          { role: 'user', content: [{ type: 'image', source: { type: 'file', file_id: 'file_1' } }] },
         ],
       },
       'messages.0.content.0.source',
-      /base64/,
+      /base64 or URL/,
     );
-    expectInvalid({ ...base, thinking: { type: 'enabled', budget_tokens: -1 } }, 'thinking.budget_tokens');
-    expectInvalid({ ...base, temperature: 1.5 }, 'temperature');
+    expectInvalid(
+      { ...base, thinking: { type: 'enabled', budget_tokens: -1 } },
+      'thinking.budget_tokens',
+      /^thinking\.budget_tokens: Input should be greater than or equal to 0$/,
+    );
+    expectInvalid(
+      { ...base, temperature: 1.5 },
+      'temperature',
+      /^temperature: Input should be less than or equal to 1$/,
+    );
+    expectInvalid({ ...base, messages: [] }, 'messages', /^messages: List should have at least 1 item/);
+    expectInvalid(
+      { ...base, messages: [{ role: 'system', content: 'only a system message' }] },
+      'messages',
+      /non-empty content/,
+    );
   });
 
   it('keeps the thinking budget below max_tokens', () => {

@@ -1,8 +1,6 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
-  cleanJsonSchema,
   deriveSessionKey,
   formatSse,
   normalizeUsage,
@@ -12,114 +10,6 @@ import {
   stableToolCallId,
   stopKindOf,
 } from '../../../src/proxy/translate/common';
-
-const DROPPED = [
-  '$schema',
-  '$id',
-  '$ref',
-  '$defs',
-  'definitions',
-  'additionalProperties',
-  'default',
-  'examples',
-  'const',
-  'oneOf',
-  'allOf',
-  'exclusiveMinimum',
-  'pattern',
-];
-
-function keysDeep(v: unknown, out: Set<string> = new Set()): Set<string> {
-  if (Array.isArray(v)) v.forEach((x) => keysDeep(x, out));
-  else if (typeof v === 'object' && v !== null) {
-    for (const [k, x] of Object.entries(v)) {
-      out.add(k);
-      // Property names are user data, not keywords.
-      if (k === 'properties' && typeof x === 'object' && x !== null)
-        Object.values(x).forEach((p) => keysDeep(p, out));
-      else keysDeep(x, out);
-    }
-  }
-  return out;
-}
-
-describe('cleanJsonSchema', () => {
-  it('drops keywords Gemini rejects and keeps the shape', () => {
-    const cleaned = cleanJsonSchema({
-      $schema: 'http://json-schema.org/draft-07/schema#',
-      type: 'object',
-      properties: {
-        path: { type: 'string', description: 'file', format: 'uri', pattern: '^/' },
-        when: { type: 'string', format: 'date-time' },
-        count: { type: ['integer', 'null'], minimum: 0, default: 1, format: 'int32' },
-        mode: { const: 'fast' },
-        tags: { type: 'array' },
-        kind: { enum: ['a', 'b', null] },
-      },
-      required: ['path', 'ghost', 'path'],
-      additionalProperties: false,
-    });
-    expect(cleaned).toEqual({
-      type: 'object',
-      properties: {
-        path: { type: 'string', description: 'file' },
-        when: { type: 'string', format: 'date-time' },
-        count: { type: 'integer', nullable: true, minimum: 0, format: 'int32' },
-        mode: { type: 'string', enum: ['fast'] },
-        tags: { type: 'array', items: { type: 'string' } },
-        kind: { type: 'string', enum: ['a', 'b'] },
-      },
-      required: ['path'],
-    });
-  });
-
-  it('resolves local $refs, merges allOf and maps oneOf/anyOf with null to nullable', () => {
-    const cleaned = cleanJsonSchema({
-      type: 'object',
-      $defs: { Point: { type: 'object', properties: { x: { type: 'number' } }, required: ['x'] } },
-      properties: {
-        p: { $ref: '#/$defs/Point', description: 'a point' },
-        q: { anyOf: [{ type: 'string' }, { type: 'null' }] },
-        r: { oneOf: [{ type: 'string' }, { type: 'number' }] },
-        s: {
-          allOf: [
-            { type: 'object', properties: { a: { type: 'string' } } },
-            { properties: { b: { type: 'string' } }, required: ['b'] },
-          ],
-        },
-        loop: { $ref: '#/$defs/Missing' },
-      },
-    });
-    expect(cleaned.properties).toEqual({
-      p: { type: 'object', properties: { x: { type: 'number' } }, required: ['x'], description: 'a point' },
-      q: { type: 'string', nullable: true },
-      r: { anyOf: [{ type: 'string' }, { type: 'number' }] },
-      s: { type: 'object', properties: { a: { type: 'string' }, b: { type: 'string' } }, required: ['b'] },
-      loop: { type: 'object' },
-    });
-  });
-
-  it('survives self-referencing schemas', () => {
-    const cleaned = cleanJsonSchema({
-      $ref: '#/definitions/Node',
-      definitions: { Node: { type: 'object', properties: { next: { $ref: '#/definitions/Node' } } } },
-    });
-    expect(cleaned.type).toBe('object');
-    expect(JSON.stringify(cleaned).length).toBeLessThan(100_000);
-  });
-
-  it('never throws and never leaves a rejected keyword, whatever the input', () => {
-    fc.assert(
-      fc.property(fc.jsonValue({ maxDepth: 5 }), (v) => {
-        const out = cleanJsonSchema(v);
-        const keys = keysDeep(out);
-        for (const k of DROPPED) expect(keys.has(k)).toBe(false);
-        expect(typeof out.type === 'string' || Array.isArray(out.anyOf)).toBe(true);
-      }),
-      { numRuns: 300 },
-    );
-  });
-});
 
 describe('ids, reasons, usage', () => {
   it('keeps upstream tool ids and derives stable ones otherwise', () => {
