@@ -1269,11 +1269,15 @@ export function anthropicModelsList(models: readonly ModelInfo[], createdAt = MO
 }
 
 /** The Anthropic Messages format for the routes (with count_tokens). */
-export function anthropicCodec(deps: CodecDeps): ClientCodec<TranslatedRequest> {
+export function anthropicCodec(deps: CodecDeps): ClientCodec<AnthropicTranslatedRequest> {
   const { signatures } = deps;
   return {
     format: 'anthropic',
-    parse: (body) => translateAnthropicRequest(body, { signatures }),
+    parse: (body) => {
+      const t = translateAnthropicRequest(body, { signatures });
+      if (t.notes.length > 0) deps.debug?.(`anthropic: ${t.notes.join('; ')}`);
+      return t;
+    },
     model: (t) => t.model,
     stream: (t) => t.stream,
     sessionKey: (t, headers) => sessionKeyWithHeader(t.sessionKey, headers),

@@ -41,7 +41,6 @@ import {
   type StreamTranslator,
   type TranslatedRequest,
   type TranslateOptions,
-  cleanJsonSchema,
   deriveSessionKey,
   firstCandidateParts,
   normalizeUsage,
@@ -53,6 +52,7 @@ import {
   stopKindOf,
   toolResultObject,
 } from './common';
+import { toUpstreamParameters, toUpstreamResponseSchema } from './schema';
 import { type ClientCodec, type CodecDeps, sessionKeyWithHeader } from './codec';
 import {
   appendTurn,
@@ -256,7 +256,7 @@ function translateTools(
       declarations.push({
         name: flat,
         ...(desc === undefined ? {} : { description: desc }),
-        parameters: cleanJsonSchema(tool.parameters ?? { type: 'object', properties: {} }),
+        parameters: toUpstreamParameters(tool.parameters, `${at}.parameters`),
       });
     }
   };
@@ -674,7 +674,10 @@ export function translateResponsesRequest(
   if (format?.type === 'json_object') gen.responseMimeType = 'application/json';
   if (format?.type === 'json_schema') {
     gen.responseMimeType = 'application/json';
-    if (format.schema) gen.responseSchema = cleanJsonSchema(format.schema);
+    if (format.schema) {
+      const schema = toUpstreamResponseSchema(format.schema, 'text.format.schema');
+      if (schema !== undefined) gen.responseSchema = schema;
+    }
   }
   if (Object.keys(gen).length > 0) request.generationConfig = gen;
 
