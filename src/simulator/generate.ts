@@ -1,10 +1,12 @@
 /**
  * Deterministic answers: the same request gives the same text, thoughts, function call and usage, so
- * tests can assert them. The text echoes a summary of the last user message.
+ * tests can assert them. The text echoes a summary of the last user message; with tools declared the
+ * answer is a function call or, after a tool result, text that quotes it (rules in tools.ts).
  */
 import { createHash } from 'node:crypto';
 import type { CatalogModel } from '../core/catalog';
-import type { Content, FunctionDeclaration, GenerateRequest, Part } from './wire';
+import { argumentsFor, chooseFunction, describeToolResults, promptFacts, userText, valueFor } from './tools';
+import type { Content, GenerateRequest, Part } from './wire';
 
 export interface UsageMetadata {
   promptTokenCount: number;
@@ -47,12 +49,7 @@ export function summarizeLastUserMessage(contents: readonly Content[]): string {
   for (let i = contents.length - 1; i >= 0; i--) {
     const c = contents[i] as Content;
     if (c.role !== undefined && c.role !== 'user') continue;
-    const text = c.parts
-      .filter((p) => typeof p.text === 'string' && p.thought !== true)
-      .map((p) => p.text)
-      .join(' ')
-      .replace(/\s+/g, ' ')
-      .trim();
+    const text = userText(c).replace(/\s+/g, ' ').trim();
     if (text.length > 0) return text.length > 80 ? `${text.slice(0, 77)}...` : text;
   }
   return '(no text)';
@@ -77,48 +74,10 @@ function wantsThinking(model: CatalogModel, req: GenerateRequest): boolean {
   return model.id.includes('thinking');
 }
 
-/** The function to call, when tools are declared and the last turn is not already a tool result. */
-function chooseFunction(req: GenerateRequest): FunctionDeclaration | undefined {
-  const mode = req.toolConfig?.functionCallingConfig?.mode?.toUpperCase();
-  if (mode === 'NONE') return undefined;
-  const decls = (req.tools ?? []).flatMap((t) => t.functionDeclarations ?? []);
-  if (decls.length === 0) return undefined;
-  const last = req.contents[req.contents.length - 1];
-  if (last?.parts.some((p) => p.functionResponse !== undefined)) return undefined;
-  const allowed = req.toolConfig?.functionCallingConfig?.allowedFunctionNames;
-  return (allowed && decls.find((d) => allowed.includes(d.name))) || decls[0];
-}
-
-/** A value that roughly matches a JSON schema (OpenAPI-style upper-case types accepted). */
-export function sampleFromSchema(schema: unknown, depth = 0): unknown {
-  if (typeof schema !== 'object' || schema === null || depth > 6) return null;
-  const s = schema as Record<string, unknown>;
-  if (Array.isArray(s.enum) && s.enum.length > 0) return s.enum[0];
-  if ('const' in s) return s.const;
-  const anyOf = (s.anyOf ?? s.oneOf) as unknown;
-  if (Array.isArray(anyOf) && anyOf.length > 0) return sampleFromSchema(anyOf[0], depth + 1);
-  let type = s.type;
-  if (Array.isArray(type)) type = type.find((t) => t !== 'null') ?? type[0];
-  switch (typeof type === 'string' ? type.toLowerCase() : s.properties ? 'object' : '') {
-    case 'string':
-      return 'sample';
-    case 'integer':
-    case 'number':
-      return typeof s.minimum === 'number' ? s.minimum : 1;
-    case 'boolean':
-      return true;
-    case 'array':
-      return s.items === undefined ? [] : [sampleFromSchema(s.items, depth + 1)];
-    case 'object': {
-      const props = (s.properties ?? {}) as Record<string, unknown>;
-      const required = Array.isArray(s.required) ? (s.required as unknown[]).map(String) : Object.keys(props);
-      const out: Record<string, unknown> = {};
-      for (const name of required) if (name in props) out[name] = sampleFromSchema(props[name], depth + 1);
-      return out;
-    }
-    default:
-      return null;
-  }
+/** A value that satisfies a JSON schema (OpenAPI-style upper-case types accepted); see tools.ts. */
+export function sampleFromSchema(schema: unknown, prompt = ''): unknown {
+  const facts = promptFacts({ contents: [{ role: 'user', parts: [{ text: prompt }] }] });
+  return valueFor('', schema, { facts, intent: undefined, root: schema, tool: '', seed: prompt });
 }
 
 function signature(seed: string): string {
@@ -136,18 +95,19 @@ export function buildAnswer(model: CatalogModel, req: GenerateRequest, chunkCoun
     chunks.push([{ text: thought, thought: true, thoughtSignature: signature(`${model.id}\n${thought}`) }]);
   }
   let candidates: number;
-  const fn = chooseFunction(req);
-  if (fn) {
-    const args = sampleFromSchema(fn.parametersJsonSchema ?? fn.parameters ?? { type: 'object' });
-    const call = { name: fn.name, args: (args ?? {}) as Record<string, unknown> };
+  const facts = promptFacts(req);
+  const choice = chooseFunction(req, facts);
+  if (choice) {
+    const call = { name: choice.decl.name, args: argumentsFor(choice.decl, facts, choice.intent) };
     candidates = estimateTokens(JSON.stringify(call));
     chunks.push([{ functionCall: call }]);
   } else {
     const last = req.contents[req.contents.length - 1];
-    const toolResult = last?.parts.find((p) => p.functionResponse !== undefined)?.functionResponse;
-    const text = toolResult
-      ? `Simulated ${model.id} answer after tool ${toolResult.name}: "${summary}"`
-      : `Simulated ${model.id} reply to: "${summary}"`;
+    const results = describeToolResults(last?.parts ?? []);
+    const text =
+      results.length > 0
+        ? `Simulated ${model.id} answer after ${results}. You asked: "${summary}"`
+        : `Simulated ${model.id} reply to: "${summary}"`;
     candidates = estimateTokens(text);
     for (const piece of splitText(text, chunkCount)) chunks.push([{ text: piece }]);
   }

@@ -295,11 +295,41 @@ describe('generation', () => {
         ],
       },
     ];
-    const r = await call('generateContent', 'pro', envelope('gemini-pro-agent', 'proj-pro', { tools }));
-    expect(
-      (r.json as { response: { candidates: Array<{ content: { parts: unknown[] } }> } }).response
-        .candidates[0]?.content.parts,
-    ).toEqual([{ functionCall: { name: 'read_file', args: { path: 'sample' } } }]);
+    const ask = [{ role: 'user', parts: [{ text: 'Use read_file on src/app.ts' }] }];
+    const partsOf = (json: unknown): unknown[] | undefined =>
+      (json as { response: { candidates: Array<{ content: { parts: unknown[] } }> } }).response.candidates[0]
+        ?.content.parts;
+    const r = await call(
+      'generateContent',
+      'pro',
+      envelope('gemini-pro-agent', 'proj-pro', { tools, contents: ask }),
+    );
+    expect(partsOf(r.json)).toEqual([{ functionCall: { name: 'read_file', args: { path: 'src/app.ts' } } }]);
+    // A plain prompt gets text; the tool result gets text that quotes it.
+    const plain = await call('generateContent', 'pro', envelope('gemini-pro-agent', 'proj-pro', { tools }));
+    expect(partsOf(plain.json)).toEqual([
+      { text: 'Simulated gemini-pro-agent reply to: "Please say hello"' },
+    ]);
+    const after = await call(
+      'generateContent',
+      'pro',
+      envelope('gemini-pro-agent', 'proj-pro', {
+        tools,
+        contents: [
+          ...ask,
+          { role: 'model', parts: [{ functionCall: { name: 'read_file', args: { path: 'src/app.ts' } } }] },
+          {
+            role: 'user',
+            parts: [{ functionResponse: { name: 'read_file', response: { output: 'export {}' } } }],
+          },
+        ],
+      }),
+    );
+    expect(partsOf(after.json)).toEqual([
+      {
+        text: 'Simulated gemini-pro-agent answer after read_file returned "export {}". You asked: "Use read_file on src/app.ts"',
+      },
+    ]);
   });
 
   it('serves a deprecated id as its replacement', async () => {
