@@ -8,5 +8,13 @@ import { ledgerSuite } from './ledger';
 import { acquireSuite } from './acquire';
 import { studySuite } from './study/suite';
 import { overheadSuite } from './overhead/suite';
+import { refreshSuite } from './refresh';
 
-export const SUITES: BenchSuite[] = [engineSuite, ledgerSuite, acquireSuite, studySuite, overheadSuite];
+export const SUITES: BenchSuite[] = [
+  engineSuite,
+  ledgerSuite,
+  acquireSuite,
+  studySuite,
+  overheadSuite,
+  refreshSuite,
+];

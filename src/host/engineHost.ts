@@ -197,17 +197,12 @@ export class EngineHost {
       projectFor: (account, signal) => this.projectFor(account, signal),
       fetchedModels: () => this.fetchedModels,
     });
-    // Provider fractions feed the ledger's threshold alerts.
+    // Provider fractions feed the ledger's threshold alerts: when an account's quota changes, its
+    // decisions are read from the cache. (Building a state snapshot here, once per account on every
+    // change, made a refresh cycle cubic in the account count: 100 accounts pegged a core.)
     this.disposables.push(
-      this.manager.onChange(() => {
-        for (const a of this.registry.list()) {
-          for (const m of this.state.snapshot().accounts.find((x) => x.account.id === a.id)?.models ?? []) {
-            const d = m.decision;
-            if (d.remainingFraction !== null && !d.degraded) {
-              this.ledger.noteProviderFraction(a.id, m.model, d.remainingFraction, d.resetTime);
-            }
-          }
-        }
+      this.manager.onChange((change) => {
+        if (change.kind === 'quota') this.noteProviderFractions(change.accountId);
       }),
     );
     if (options.accountStore) {
@@ -426,6 +421,17 @@ export class EngineHost {
     if (patch.limits) this.ledger.setLimits(patch.limits, 'settings');
     if (patch.alertThresholds) this.ledger.setThresholds(patch.alertThresholds);
     if (patch.modelMapping) this.mapper.setUserTable(patch.modelMapping);
+  }
+
+  private noteProviderFractions(accountId: string): void {
+    const account = this.registry.get(accountId);
+    if (!account) return;
+    for (const entry of this.manager.cache.entriesOf(accountId)) {
+      const d = this.manager.decide(account, entry.model, { peek: true });
+      if (d.remainingFraction !== null && !d.degraded) {
+        this.ledger.noteProviderFraction(accountId, entry.model, d.remainingFraction, d.resetTime);
+      }
+    }
   }
 
   private async learnTier(account: Account): Promise<void> {
