@@ -125,7 +125,7 @@ describe('Responses API through the proxy with the official SDK', () => {
     });
     const second = await stream.finalResponse();
     expect(second.status).toBe('completed');
-    expect(second.output_text).toMatch(/after tool get_weather/);
+    expect(second.output_text).toMatch(/after get_weather returned "18 °C"/);
   });
 
   it('flattens namespace tools upstream and names the call by namespace and name', async () => {
