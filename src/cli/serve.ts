@@ -1,6 +1,8 @@
 /**
  * `quota-pilot serve`: the engine and the local proxy outside VS Code. The first line of output is
- * the proxy's base URL; SIGINT / SIGTERM stop it gracefully (the ledger is flushed).
+ * the proxy's base URL — log lines of the start-up (e.g. a corrupt ledger set aside) are held back
+ * and go to stderr right after it, so even a terminal that mixes stdout and stderr shows the URL
+ * first. SIGINT / SIGTERM stop it gracefully (the ledger is flushed).
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -34,6 +36,25 @@ Options:
 
 Clients: OpenAI  POST /v1/chat/completions · Anthropic POST /v1/messages · Gemini POST /v1beta/models/<m>:generateContent
 Admin:   /quota-pilot/v1/status, /usage, /reservations, /refresh, /cooldowns/reset · GET /healthz · GET /metrics`;
+
+/** Log lines for stderr, held back until `release` (then written, and later ones straight away). */
+class HeldBackLog {
+  private held: string[] | null = [];
+  private dropped = 0;
+
+  write(line: string): void {
+    if (this.held === null) process.stderr.write(line);
+    else if (this.held.length < 500) this.held.push(line);
+    else this.dropped++;
+  }
+
+  release(): void {
+    if (this.held === null) return;
+    for (const line of this.held) process.stderr.write(line);
+    if (this.dropped > 0) process.stderr.write(`(${this.dropped} more start-up log lines not shown)\n`);
+    this.held = null;
+  }
+}
 
 export const serveCommand: CliCommand = {
   name: 'serve',
@@ -72,6 +93,7 @@ export const serveCommand: CliCommand = {
     const clock = new SystemClock();
     let sim: RunningSimulator | undefined;
     let host: EngineHost | undefined;
+    const startupLog = new HeldBackLog();
     try {
       let credentials: ReturnType<typeof parseCredentialsFile> = [];
       if (typeof values.accounts === 'string') {
@@ -80,7 +102,7 @@ export const serveCommand: CliCommand = {
       if (typeof values.simulate === 'string')
         sim = await startSimulator({ scenario: values.simulate, port: 0 });
       const log = (level: string) => (m: string) => {
-        if (!quiet || level === 'error' || level === 'warn') process.stderr.write(`${level}: ${m}\n`);
+        if (!quiet || level === 'error' || level === 'warn') startupLog.write(`${level}: ${m}\n`);
       };
       host = await EngineHost.create({
         clock,
@@ -111,6 +133,7 @@ export const serveCommand: CliCommand = {
       const status = host.proxyStatus();
       if (!status.running) throw new Error(status.error ?? 'the proxy did not start');
       process.stdout.write(`Quota Pilot proxy listening on ${status.url}\n`);
+      startupLog.release();
       process.stdout.write(
         `Accounts: ${host.registry.list().length}${sim ? ` (simulated, upstream ${sim.baseUrl})` : ''}\n`,
       );
@@ -118,6 +141,7 @@ export const serveCommand: CliCommand = {
         process.stdout.write(`Local key (send as Bearer, x-api-key or x-goog-api-key): ${key}\n`);
       else process.stdout.write('Local key: as given\n');
     } catch (err) {
+      startupLog.release();
       process.stderr.write(`quota-pilot serve: ${err instanceof Error ? err.message : String(err)}\n`);
       await host?.dispose().catch(() => undefined);
       await sim?.close().catch(() => undefined);

@@ -1,6 +1,6 @@
 /** `quota-pilot serve --simulate demo` from the bundled CLI: first line, a real SDK call, clean stop. */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -82,4 +82,40 @@ describe('quota-pilot serve', () => {
       err: expect.stringMatching(/--port/),
     });
   });
+
+  it('prints the URL first even when start-up warns (a corrupt ledger), and keeps the bad file 0600', async () => {
+    const data = join(dir, 'corrupt-data');
+    await mkdir(data, { recursive: true });
+    await writeFile(join(data, 'ledger.json'), '{"version": 2, "counters": [tru', { mode: 0o644 });
+    // One pipe for stdout and stderr, as a terminal shows them.
+    const child = spawn(
+      '/bin/sh',
+      [
+        '-c',
+        `exec "${process.execPath}" "${cli}" serve --simulate demo --port 0 --quiet --data-dir "${data}" 2>&1`,
+      ],
+      {
+        env: { ...process.env, QUOTA_PILOT_KEY: 'qp-cli-test-key-000000000000' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const lines = createInterface({ input: child.stdout });
+    const seen: string[] = [];
+    await new Promise<void>((resolveLines, reject) => {
+      lines.on('line', (l) => {
+        seen.push(l);
+        const warned = seen.some((x) => x.includes('ledger.json was unreadable'));
+        if (warned && seen.some((x) => x.includes('proxy listening on'))) resolveLines();
+      });
+      child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${seen.join('\n')}`)));
+    });
+    const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+    child.kill('SIGTERM');
+    expect(seen[0]).toMatch(/^Quota Pilot proxy listening on http:\/\/127\.0\.0\.1:\d+$/);
+    expect(await exited).toBe(0);
+    expect(seen.findIndex((l) => l.startsWith('warn: usage ledger:'))).toBeGreaterThan(0);
+    const aside = (await readdir(data)).filter((n) => n.startsWith('ledger.json.corrupt-'));
+    expect(aside).toHaveLength(1);
+    expect((await stat(join(data, aside[0] ?? ''))).mode & 0o777).toBe(0o600);
+  }, 60_000);
 });
