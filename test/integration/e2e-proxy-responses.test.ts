@@ -1,7 +1,8 @@
 /**
  * The OpenAI Responses API over real sockets: the official `openai` SDK's `client.responses` →
  * Quota Pilot's proxy → Cloud Code client → the simulator. Whole and streamed answers, a function
- * tool round trip, namespace tools, the session key and the error shape.
+ * tool round trip, namespace tools, the session key, previous_response_id with the response store,
+ * and the error shape.
  */
 import OpenAI from 'openai';
 import type { ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
@@ -163,9 +164,43 @@ describe('Responses API through the proxy with the official SDK', () => {
     expect(host.pool.sessionCount()).toBe(before + 2);
   });
 
-  it('refuses previous_response_id with a 400 in the OpenAI error shape', async () => {
+  it('continues from previous_response_id and reads stored responses back', async () => {
+    const first = await client.responses.create({
+      model: 'claude-sonnet-4-5',
+      input: 'Weather in Paris?',
+      tools: [weather],
+    });
+    const call = first.output.find((o) => o.type === 'function_call');
+    // Only the tool output goes up: the proxy supplies the conversation so far.
+    const stream = client.responses.stream({
+      model: 'claude-sonnet-4-5',
+      previous_response_id: first.id,
+      tools: [weather],
+      input: [
+        {
+          type: 'function_call_output',
+          call_id: call?.type === 'function_call' ? call.call_id : '',
+          output: '18 °C',
+        },
+      ],
+    });
+    const second = await stream.finalResponse();
+    expect(second.output_text).toMatch(/after tool get_weather/);
+    expect(second.previous_response_id).toBe(first.id);
+
+    const again = await client.responses.retrieve(second.id);
+    expect(again.id).toBe(second.id);
+    expect(again.output_text).toBe(second.output_text);
+    expect(again.output.map((o) => o.id)).toEqual(second.output.map((o) => o.id));
+    await client.responses.delete(second.id);
+    await expect(client.responses.retrieve(second.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+  });
+
+  it('keeps nothing for store: false and says what to send instead', async () => {
+    const r = await client.responses.create({ model: 'claude-sonnet-4-5', input: 'private', store: false });
+    await expect(client.responses.retrieve(r.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
     const err = await client.responses
-      .create({ model: 'claude-sonnet-4-5', input: 'again', previous_response_id: 'resp_123' })
+      .create({ model: 'claude-sonnet-4-5', input: 'again', previous_response_id: r.id })
       .then(
         () => undefined,
         (e: unknown) => e,

@@ -1,7 +1,14 @@
 /** The route table: every path the proxy answers, its metric name, error format and handler. */
 import { HttpError } from '../clientErrors';
 import { Router } from '../router';
-import type { ClientCodec, ClientFormat, Codecs, CountTokensCodec, ModelsCodec } from '../translate/codec';
+import type {
+  ClientCodec,
+  ClientFormat,
+  Codecs,
+  CountTokensCodec,
+  ModelsCodec,
+  StoredAnswers,
+} from '../translate/codec';
 import * as admin from './admin';
 import type { RouteContext } from './context';
 import { handleGenerate } from './generate';
@@ -29,6 +36,34 @@ function needModels(codecs: Codecs, format: ClientFormat): ModelsCodec {
   const c = need(codecs, format).models;
   if (!c) throw missing(format, 'models list');
   return c;
+}
+
+function needStored(codecs: Codecs, format: ClientFormat): StoredAnswers {
+  const c = need(codecs, format).stored;
+  if (!c) throw missing(format, 'response store');
+  return c;
+}
+
+/** `GET` / `DELETE /v1/responses/{id}`: a response kept by the Responses codec. */
+function storedResponse(codecs: Codecs, remove: boolean): RouteHandler {
+  return async (ctx) => {
+    const store = needStored(codecs, 'responses');
+    const id = ctx.params.id ?? '';
+    const found = store.get(id);
+    if (found === undefined) {
+      throw new HttpError(
+        404,
+        `No stored response "${id}". Quota Pilot keeps responses in memory only, for a while after their last use, ` +
+          'not across restarts and not those created with `store: false`.',
+      );
+    }
+    if (remove) {
+      store.delete(id);
+      ctx.sendJson(200, { id, object: 'response', deleted: true });
+    } else {
+      ctx.sendJson(200, found);
+    }
+  };
 }
 
 /** Model ids in Gemini paths: letters, digits and . - _ (the "models/" prefix is part of the path). */
@@ -76,6 +111,20 @@ export function buildRouter(codecs: Codecs): Router<RouteHandler> {
   // OpenAI
   r.add('POST', /^\/v1\/chat\/completions$/, 'openai.chat', generate('openai'), 'openai');
   r.add('POST', /^\/v1\/responses$/, 'responses', generate('responses'), 'responses');
+  r.add(
+    'GET',
+    /^\/v1\/responses\/(?<id>[^/]+)$/,
+    'responses.get',
+    storedResponse(codecs, false),
+    'responses',
+  );
+  r.add(
+    'DELETE',
+    /^\/v1\/responses\/(?<id>[^/]+)$/,
+    'responses.delete',
+    storedResponse(codecs, true),
+    'responses',
+  );
   r.add('GET', /^\/v1\/models$/, 'models.list', listModels, v1ModelsFormat);
   r.add('GET', /^\/v1\/models\/(?<model>[^/]+)$/, 'models.get', getModel, v1ModelsFormat);
   // Anthropic

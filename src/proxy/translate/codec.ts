@@ -83,6 +83,14 @@ export interface ClientCodec<Req = unknown> {
   readonly countTokens?: CountTokensCodec;
   /** Model lists in this format, when the format has its own shape. */
   readonly models?: ModelsCodec;
+  /** Answers the format keeps for later reads (Responses: `GET`/`DELETE /v1/responses/{id}`). */
+  readonly stored?: StoredAnswers;
+}
+
+/** Stored answers by id, for formats whose API can read them back. */
+export interface StoredAnswers {
+  get(id: string): unknown;
+  delete(id: string): boolean;
 }
 
 /** What a codec factory gets from the server: the clock and the shared signature store. */

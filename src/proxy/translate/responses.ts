@@ -6,10 +6,10 @@
  * `function_call` / `function_call_output`, `custom_tool_call` / `custom_tool_call_output` and
  * `reasoning` items are translated; items of OpenAI-hosted tools (web search, file search, computer,
  * code interpreter, image generation, MCP, shell, apply_patch, …) and compaction items have no Gemini
- * equivalent and are dropped with a note. `item_reference`, `previous_response_id`, `conversation`
- * and stored `prompt` templates point at responses stored on OpenAI's servers; this proxy keeps
- * none, so they are refused with a 400 that says to send the full input (as Codex CLI does, with
- * `store: false`).
+ * equivalent and are dropped with a note. `previous_response_id` is served from the codec's bounded
+ * in-memory store of earlier answers (see RESPONSE_STORE_LIMITS); `item_reference`, `conversation`,
+ * stored `prompt` templates and `background` need OpenAI's server-side state and are refused with a
+ * 400 that says to send the full input (as Codex CLI does, with `store: false`).
  *
  * Tools: `function` tools pass through; the functions of a `namespace` tool are flattened to
  * `namespace__name` and turned back into `{name, namespace}` on the way out; `custom` (freeform) tools
@@ -22,7 +22,9 @@
  * `include: ["reasoning.encrypted_content"]`) gives Gemini its signatures back on the next turn.
  * Signatures of function calls are also kept per call id in the SignatureStore.
  */
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { LruTtlMap } from '../../core/pool/lruTtlMap';
 import type {
   GeminiContent,
   GeminiFunctionDeclaration,
@@ -386,6 +388,7 @@ export interface ResponsesEcho {
   prompt_cache_key: string | null;
   safety_identifier: string | null;
   user: string | null;
+  previous_response_id: string | null;
 }
 
 export interface ResponsesTranslatedRequest extends TranslatedRequest {
@@ -396,11 +399,23 @@ export interface ResponsesTranslatedRequest extends TranslatedRequest {
   echo: ResponsesEcho;
   /** What was dropped or approximated, for the debug log. */
   notes: string[];
+  /** Every input item of the conversation (those of `previous_response_id` first), for the store. */
+  input: ReadonlyArray<Record<string, unknown>>;
+  /** Whether to keep the answer for `previous_response_id` / `GET /v1/responses/{id}` (`store`, default true). */
+  store: boolean;
+}
+
+/** Options of the request translation. */
+export interface ResponsesTranslateOptions extends TranslateOptions {
+  /** The stored conversation (input and output items) of an earlier response, by id. */
+  history?: ((responseId: string) => ReadonlyArray<Record<string, unknown>> | undefined) | undefined;
+  /** How long responses are kept, for the error when one is gone (e.g. "1 hour"). */
+  retention?: string | undefined;
 }
 
 function storageRefused(field: string, what: string): RequestValidationError {
   return new RequestValidationError(
-    `${field}: ${what} refers to state stored on OpenAI's servers; Quota Pilot keeps no responses. ` +
+    `${field}: ${what} refers to state kept on OpenAI's servers, which Quota Pilot does not have. ` +
       'Send the whole conversation in `input` instead (with `store: false`, as Codex CLI does).',
     field,
   );
@@ -514,10 +529,23 @@ function outputOf(
 /** Validates a Responses create body and translates it into a Gemini request. */
 export function translateResponsesRequest(
   body: unknown,
-  opts: TranslateOptions = {},
+  opts: ResponsesTranslateOptions = {},
 ): ResponsesTranslatedRequest {
   const req = parseBody(ResponsesRequestSchema, body, 'Responses request');
-  if (req.previous_response_id != null) throw storageRefused('previous_response_id', 'previous_response_id');
+  let history: ReadonlyArray<Record<string, unknown>> = [];
+  if (req.previous_response_id != null) {
+    if (!opts.history) throw storageRefused('previous_response_id', 'previous_response_id');
+    const found = opts.history(req.previous_response_id);
+    if (found === undefined) {
+      throw new RequestValidationError(
+        `previous_response_id: no stored response "${req.previous_response_id}". Quota Pilot keeps responses ` +
+          `in memory only${opts.retention ? ` (for ${opts.retention} after last use)` : ''}, not across restarts ` +
+          'and not those sent with `store: false`; send the whole conversation in `input` instead.',
+        'previous_response_id',
+      );
+    }
+    history = found;
+  }
   if (req.conversation != null) throw storageRefused('conversation', 'conversation');
   if (req.prompt != null) throw storageRefused('prompt', 'a stored prompt template');
   if (req.background === true) {
@@ -555,10 +583,11 @@ export function translateResponsesRequest(
     appendTurn(contents, 'user', parts);
   };
 
-  const items: Array<Record<string, unknown>> =
+  const own: Array<Record<string, unknown>> =
     typeof req.input === 'string' ? [{ type: 'message', role: 'user', content: req.input }] : req.input;
+  const items = [...history, ...own];
   items.forEach((item, i) => {
-    const at = `input.${i}`;
+    const at = i < history.length ? `previous_response_id.${i}` : `input.${i - history.length}`;
     const type = typeof item.type === 'string' ? item.type : 'message';
     switch (type) {
       case 'message': {
@@ -693,6 +722,8 @@ export function translateResponsesRequest(
     tools: index,
     includeEncrypted: (req.include ?? []).includes('reasoning.encrypted_content'),
     notes,
+    input: items,
+    store: req.store !== false,
     echo: {
       instructions: req.instructions ?? null,
       max_output_tokens: req.max_output_tokens ?? null,
@@ -710,6 +741,7 @@ export function translateResponsesRequest(
       prompt_cache_key: req.prompt_cache_key ?? null,
       safety_identifier: req.safety_identifier ?? null,
       user: req.user ?? null,
+      previous_response_id: req.previous_response_id ?? null,
     },
   };
 }
@@ -793,10 +825,9 @@ export interface ResponseObject extends Omit<ResponsesEcho, 'safety_identifier'>
   incomplete_details: { reason: 'max_output_tokens' | 'content_filter' } | null;
   model: string;
   output: OutputItem[];
-  previous_response_id: null;
   safety_identifier: string | null;
   service_tier: 'default';
-  store: false;
+  store: boolean;
   truncation: 'disabled';
   usage: ResponsesUsage | null;
 }
@@ -807,6 +838,12 @@ export interface ResponsesOutputOptions {
   /** Unix seconds for `created_at` / `completed_at`. */
   created: number;
   signatures?: SignatureStore | undefined;
+  /** The response id; derived from the upstream response id when absent. */
+  id?: string | undefined;
+  /** The answer is kept for later requests (the `store` field says so). */
+  stored?: boolean | undefined;
+  /** Called with the finished response (completed or incomplete; not failed), e.g. to store it. */
+  onDone?: ((response: ResponseObject) => void) | undefined;
 }
 
 type Emit = (type: string, payload: Record<string, unknown>) => void;
@@ -1108,10 +1145,9 @@ function responseObject(
     incomplete_details: fields.incomplete_details,
     model: opts.model,
     output: fields.output,
-    previous_response_id: null,
     safety_identifier,
     service_tier: 'default',
-    store: false,
+    store: opts.stored === true,
     truncation: 'disabled',
     usage: fields.usage,
     ...echo,
@@ -1133,12 +1169,14 @@ export function toResponsesObject(
     resp.promptFeedback?.blockReason !== undefined && !candidate
       ? 'safety'
       : stopKindOf(candidate?.finishReason, assembler.calledTools);
-  return responseObject(responseId(key), req, opts, {
+  const response = responseObject(opts.id ?? responseId(key), req, opts, {
     ...statusOf(kind),
     output: assembler.output,
     usage: responsesUsage(normalizeUsage(resp.usageMetadata)),
     completed_at: opts.created,
   });
+  opts.onDone?.(response);
+  return response;
 }
 
 /** The Responses error code for an HTTP status (what `response.failed` and `error` events carry). */
@@ -1186,7 +1224,7 @@ export class ResponsesStreamTranslator implements StreamTranslator {
   private start(chunk: GeminiResponse | undefined): OutputAssembler {
     if (this.assembler) return this.assembler;
     const key = chunk ? responseKeyOf(chunk) : 'stream';
-    this.id = responseId(key);
+    this.id = this.opts.id ?? responseId(key);
     this.assembler = new OutputAssembler(key, this.req, this.opts.signatures, (t, p) => this.emit(t, p));
     const initial = this.snapshot({
       status: 'in_progress',
@@ -1226,14 +1264,14 @@ export class ResponsesStreamTranslator implements StreamTranslator {
         ? 'safety'
         : stopKindOf(this.finishReason, assembler.calledTools);
     const status = statusOf(kind);
-    this.emit(status.status === 'completed' ? 'response.completed' : 'response.incomplete', {
-      response: this.snapshot({
-        ...status,
-        output: assembler.output,
-        usage: responsesUsage(this.lastUsage ?? normalizeUsage(undefined)),
-        completed_at: this.opts.created,
-      }),
+    const response = this.snapshot({
+      ...status,
+      output: assembler.output,
+      usage: responsesUsage(this.lastUsage ?? normalizeUsage(undefined)),
+      completed_at: this.opts.created,
     });
+    this.emit(status.status === 'completed' ? 'response.completed' : 'response.incomplete', { response });
+    this.opts.onDone?.(response);
     return this.drain();
   }
 
@@ -1272,18 +1310,60 @@ export function responsesErrorEvents(err: ClientErrorInfo): ClientEvent[] {
   return [{ event: 'error', data: JSON.stringify(data) }];
 }
 
+/** Bounds of the in-memory response store (what `previous_response_id` and `GET /v1/responses/{id}` read). */
+export const RESPONSE_STORE_LIMITS = {
+  maxResponses: 500,
+  /** Total size of the stored conversations (JSON characters). */
+  maxBytes: 32 * 1024 * 1024,
+  /** Idle time after which a stored response is forgotten (refreshed on every use). */
+  ttlMs: 60 * 60 * 1000,
+  ttlText: '1 hour',
+} as const;
+
+/** One stored response: the whole conversation up to and including it, and the response object. */
+export interface StoredResponse {
+  items: ReadonlyArray<Record<string, unknown>>;
+  response: ResponseObject;
+}
+
 /**
  * The Responses API codec. Errors before the stream starts use OpenAI's error body (the Responses
  * API answers HTTP errors in the same shape as Chat Completions). What the translator dropped or
- * approximated goes to `deps.debug`.
+ * approximated goes to `deps.debug`. Answers of requests without `store: false` are kept in a
+ * bounded in-memory store (least recently used out first, by count and size, and after an idle
+ * hour) for `previous_response_id` and `GET /v1/responses/{id}`.
  */
 export function responsesCodec(deps: CodecDeps): ClientCodec<ResponsesTranslatedRequest> {
   const { signatures } = deps;
   const created = (): number => Math.floor(deps.now() / 1000);
+  const store = new LruTtlMap<string, StoredResponse>(
+    RESPONSE_STORE_LIMITS.maxResponses,
+    RESPONSE_STORE_LIMITS.ttlMs,
+    deps.now,
+    { max: RESPONSE_STORE_LIMITS.maxBytes, of: (v) => JSON.stringify(v).length },
+  );
+  const output = (model: string, t: ResponsesTranslatedRequest): ResponsesOutputOptions => {
+    const id = `resp_${randomUUID().replace(/-/g, '')}`;
+    return {
+      model,
+      created: created(),
+      signatures,
+      id,
+      stored: t.store,
+      onDone: (response) => {
+        if (t.store)
+          store.set(id, { items: [...t.input, ...response.output.map((o) => ({ ...o }))], response });
+      },
+    };
+  };
   return {
     format: 'responses',
     parse: (body) => {
-      const t = translateResponsesRequest(body, { signatures });
+      const t = translateResponsesRequest(body, {
+        signatures,
+        history: (id) => store.get(id)?.items,
+        retention: RESPONSE_STORE_LIMITS.ttlText,
+      });
       if (t.notes.length > 0) deps.debug?.(`responses: ${t.notes.join('; ')}`);
       return t;
     },
@@ -1291,9 +1371,13 @@ export function responsesCodec(deps: CodecDeps): ClientCodec<ResponsesTranslated
     stream: (t) => t.stream,
     sessionKey: (t, headers) => sessionKeyWithHeader(t.sessionKey, headers),
     toGemini: (t) => t.request,
-    fromGemini: (res, model, t) => toResponsesObject(res, t, { model, created: created(), signatures }),
-    encoder: (model, t) => new ResponsesStreamTranslator(t, { model, created: created(), signatures }),
+    fromGemini: (res, model, t) => toResponsesObject(res, t, output(model, t)),
+    encoder: (model, t) => new ResponsesStreamTranslator(t, output(model, t)),
     errorBody: openAiErrorBody,
     errorEvents: responsesErrorEvents,
+    stored: {
+      get: (id) => store.get(id)?.response,
+      delete: (id) => store.delete(id),
+    },
   };
 }

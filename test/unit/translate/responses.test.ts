@@ -359,7 +359,11 @@ describe('Responses request → Gemini', () => {
       /send the whole conversation in `input`/i,
     );
     expectInvalid({ model: 'm', input: 'Hi', conversation: 'conv_1' }, 'conversation');
-    expectInvalid({ model: 'm', input: [EVERY_ITEM.item_reference] }, 'input.0.id', /keeps no responses/);
+    expectInvalid(
+      { model: 'm', input: [EVERY_ITEM.item_reference] },
+      'input.0.id',
+      /which Quota Pilot does not have/,
+    );
     expectInvalid({ model: 'm', input: 'Hi', background: true }, 'background');
     expectInvalid(
       { model: 'm', input: [{ type: 'function_call_output', call_id: 'call_x', output: 'x' }] },
@@ -378,6 +382,38 @@ describe('Responses request → Gemini', () => {
       'input.0.content.0.image_url',
     );
     expectInvalid({ input: 'Hi' }, 'model');
+  });
+
+  it('prepends the stored conversation of previous_response_id, or names what to do when it is gone', () => {
+    const stored = [
+      { type: 'message', role: 'user', content: 'Weather in Paris?' },
+      { type: 'function_call', call_id: 'call_w', name: 'get_weather', arguments: '{"city":"Paris"}' },
+    ];
+    const history = (id: string) => (id === 'resp_1' ? stored : undefined);
+    const t = translateResponsesRequest(
+      {
+        model: 'm',
+        previous_response_id: 'resp_1',
+        input: [{ type: 'function_call_output', call_id: 'call_w', output: '18 C' }],
+      },
+      { history },
+    );
+    expect(t.request.contents.map((c) => c.role)).toEqual(['user', 'model', 'user']);
+    expect(t.request.contents[2]?.parts[0]?.functionResponse?.name).toBe('get_weather');
+    expect(t.input).toHaveLength(3);
+    expect(t.echo.previous_response_id).toBe('resp_1');
+    try {
+      translateResponsesRequest(
+        { model: 'm', previous_response_id: 'resp_gone', input: 'Hi' },
+        { history, retention: '1 hour' },
+      );
+      expect.unreachable('unknown previous_response_id must be refused');
+    } catch (e) {
+      expect((e as RequestValidationError).field).toBe('previous_response_id');
+      expect((e as Error).message).toMatch(
+        /no stored response "resp_gone".*1 hour.*send the whole conversation/,
+      );
+    }
   });
 
   it('parses the Codex CLI request fixture', () => {
