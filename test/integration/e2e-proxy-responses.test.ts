@@ -185,7 +185,7 @@ describe('Responses API through the proxy with the official SDK', () => {
       ],
     });
     const second = await stream.finalResponse();
-    expect(second.output_text).toMatch(/after tool get_weather/);
+    expect(second.output_text).toMatch(/after get_weather returned "18 °C"/);
     expect(second.previous_response_id).toBe(first.id);
 
     const again = await client.responses.retrieve(second.id);
