@@ -3,8 +3,9 @@
  * `response` object, the `response.*` event stream and the error shapes.
  *
  * Input items: messages of every role (system and developer text joins the system instruction),
- * `function_call` / `function_call_output`, `custom_tool_call` / `custom_tool_call_output` and
- * `reasoning` items are translated; items of OpenAI-hosted tools (web search, file search, computer,
+ * `function_call` / `function_call_output`, `custom_tool_call` / `custom_tool_call_output`,
+ * `reasoning` items and `additional_tools` (tools declared in the input, as Codex CLI does) are
+ * translated; items of OpenAI-hosted tools (web search, file search, computer,
  * code interpreter, image generation, MCP, shell, apply_patch, …) and compaction items have no Gemini
  * equivalent and are dropped with a note. `previous_response_id` is served from the codec's bounded
  * in-memory store of earlier answers (see RESPONSE_STORE_LIMITS); `item_reference`, `conversation`,
@@ -144,6 +145,7 @@ const CallOutputItemSchema = z.looseObject({
     z.looseObject({ content: z.string(), success: z.boolean().nullish() }),
   ]),
 });
+const AdditionalToolsItemSchema = z.looseObject({ tools: z.array(ToolSchema) });
 const ReasoningItemSchema = z.looseObject({
   summary: z.array(z.looseObject({ text: z.string() })).nullish(),
   encrypted_content: z.string().nullish(),
@@ -157,7 +159,6 @@ const HOSTED_ITEM_TYPES = new Set([
   'web_search_call',
   'tool_search_call',
   'tool_search_output',
-  'additional_tools',
   'image_generation_call',
   'code_interpreter_call',
   'local_shell_call',
@@ -227,11 +228,18 @@ interface TranslatedTools {
   index: Map<string, ToolRef>;
 }
 
-function translateTools(
-  tools: ReadonlyArray<Record<string, unknown> & { type: string }>,
-  notes: string[],
-): TranslatedTools {
-  const declarations: GeminiFunctionDeclaration[] = [];
+/** A tool declaration and the request field it came from. */
+interface ToolAt {
+  tool: Record<string, unknown> & { type: string };
+  at: string;
+}
+
+/**
+ * Tools of `tools` and of `additional_tools` input items → Gemini function declarations. A name
+ * declared again (Codex repeats its tool list) replaces the earlier declaration.
+ */
+function translateTools(tools: readonly ToolAt[], notes: string[]): TranslatedTools {
+  const byName = new Map<string, GeminiFunctionDeclaration>();
   const index = new Map<string, ToolRef>();
   const add = (
     tool: Record<string, unknown>,
@@ -248,22 +256,21 @@ function translateTools(
       typeof tool.description === 'string' && tool.description.length > 0 ? tool.description : nsDescription;
     if (tool.type === 'custom') {
       index.set(flat, { kind: 'custom', name, ...(namespace ? { namespace } : {}) });
-      declarations.push({
+      byName.set(flat, {
         name: flat,
         description: customToolDescription({ ...tool, description: desc }),
         parameters: structuredClone(CUSTOM_PARAMETERS),
       });
     } else {
       index.set(flat, { kind: 'function', name, ...(namespace ? { namespace } : {}) });
-      declarations.push({
+      byName.set(flat, {
         name: flat,
         ...(desc === undefined ? {} : { description: desc }),
         parameters: toUpstreamParameters(tool.parameters, `${at}.parameters`),
       });
     }
   };
-  tools.forEach((tool, i) => {
-    const at = `tools.${i}`;
+  for (const { tool, at } of tools) {
     switch (tool.type) {
       case 'function':
       case 'custom':
@@ -289,8 +296,8 @@ function translateTools(
       default:
         notes.push(`${at}: built-in tool "${tool.type}" dropped (the upstream has no equivalent)`);
     }
-  });
-  return { declarations, index };
+  }
+  return { declarations: [...byName.values()], index };
 }
 
 function toolConfigOf(
@@ -559,7 +566,19 @@ export function translateResponsesRequest(
     throw new RequestValidationError('input: required; send the conversation as input items.', 'input');
   }
   const notes: string[] = [];
-  const { declarations, index } = translateTools(req.tools ?? [], notes);
+  const own: Array<Record<string, unknown>> =
+    typeof req.input === 'string' ? [{ type: 'message', role: 'user', content: req.input }] : req.input;
+  const items = [...history, ...own];
+  const fieldOf = (i: number): string =>
+    i < history.length ? `previous_response_id.${i}` : `input.${i - history.length}`;
+  // Tools come in `tools` and (Codex) in `additional_tools` input items.
+  const toolList: ToolAt[] = (req.tools ?? []).map((tool, i) => ({ tool, at: `tools.${i}` }));
+  items.forEach((item, i) => {
+    if (item.type !== 'additional_tools') return;
+    const extra = parseAt(AdditionalToolsItemSchema, item, fieldOf(i));
+    extra.tools.forEach((tool, j) => toolList.push({ tool, at: `${fieldOf(i)}.tools.${j}` }));
+  });
+  const { declarations, index } = translateTools(toolList, notes);
 
   const system: string[] = [];
   if (req.instructions != null && req.instructions.length > 0) system.push(req.instructions);
@@ -583,11 +602,8 @@ export function translateResponsesRequest(
     appendTurn(contents, 'user', parts);
   };
 
-  const own: Array<Record<string, unknown>> =
-    typeof req.input === 'string' ? [{ type: 'message', role: 'user', content: req.input }] : req.input;
-  const items = [...history, ...own];
   items.forEach((item, i) => {
-    const at = i < history.length ? `previous_response_id.${i}` : `input.${i - history.length}`;
+    const at = fieldOf(i);
     const type = typeof item.type === 'string' ? item.type : 'message';
     switch (type) {
       case 'message': {
@@ -657,6 +673,9 @@ export function translateResponsesRequest(
         pending = carrier.n;
         break;
       }
+      case 'additional_tools':
+        // Declared with the tools above.
+        break;
       case 'item_reference':
         throw storageRefused(`${at}.id`, 'an item_reference');
       default:
@@ -1182,6 +1201,8 @@ export function toResponsesObject(
 /** The Responses error code for an HTTP status (what `response.failed` and `error` events carry). */
 export function responsesErrorCode(status: number): string {
   if (status === 429) return 'rate_limit_exceeded';
+  // No account serves until a far reset: Codex stops on this code instead of retrying.
+  if (status === 402) return 'insufficient_quota';
   if (status === 400 || status === 413) return 'invalid_prompt';
   return 'server_error';
 }

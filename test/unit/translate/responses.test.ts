@@ -19,6 +19,7 @@ import {
   decodeReasoningCarrier,
   encodeReasoningCarrier,
   flatToolName,
+  responsesErrorCode,
   ResponsesStreamTranslator,
   toResponsesObject,
   translateResponsesRequest,
@@ -148,6 +149,7 @@ const TRANSLATED: ReadonlySet<ItemType> = new Set([
   'function_call_output',
   'custom_tool_call',
   'custom_tool_call_output',
+  'additional_tools',
 ]);
 
 function expectInvalid(body: unknown, field: string, text?: RegExp): void {
@@ -414,6 +416,35 @@ describe('Responses request → Gemini', () => {
         /no stored response "resp_gone".*1 hour.*send the whole conversation/,
       );
     }
+  });
+
+  it('translates the second turn Codex CLI 0.171 really sent on its defaults (tools in additional_tools)', () => {
+    const body = fixture('responses-request-codex-0.171');
+    expect(body.tools).toBeUndefined();
+    const t = translateResponsesRequest(body);
+    expect(GeminiRequestSchema.parse(t.request)).toEqual(t.request);
+    // Nothing of the input or the tools is dropped.
+    expect(t.notes).toEqual(['parallel_tool_calls: false is not enforced upstream']);
+    const names = (t.request.tools?.[0]?.functionDeclarations ?? []).map((d) => d.name);
+    expect(names).toEqual(expect.arrayContaining(['functions__exec', 'functions__wait', 'clock__sleep']));
+    expect(t.tools.get('functions__exec')).toEqual({ kind: 'custom', name: 'exec', namespace: 'functions' });
+    // Developer messages are the system prompt; the custom tool call and its output are paired.
+    expect(t.request.systemInstruction?.parts[0]?.text).toMatch(/^You are Codex/);
+    const last = t.request.contents.slice(-2);
+    expect(last[0]?.role).toBe('model');
+    expect(last[0]?.parts.map((p) => (p.thought === true ? 'thought' : p.functionCall?.name))).toEqual([
+      'thought',
+      'functions__exec',
+    ]);
+    expect(last[0]?.parts[0]?.thoughtSignature).toBeDefined();
+    expect(last[1]?.parts[0]?.functionResponse).toMatchObject({
+      name: 'functions__exec',
+      response: { result: expect.stringContaining('ReferenceError') as unknown },
+    });
+    expect(t.sessionKey).toBe(
+      translateResponsesRequest({ model: 'x', input: 'y', prompt_cache_key: body.prompt_cache_key })
+        .sessionKey,
+    );
   });
 
   it('parses the Codex CLI request fixture', () => {
@@ -848,6 +879,14 @@ describe('Gemini stream → response.* events', () => {
     const failed = evs[evs.length - 1] as Extract<ResponseStreamEvent, { type: 'response.failed' }>;
     expect(failed.response).toMatchObject({ status: 'failed', error: { code: 'rate_limit_exceeded' } });
     expect(failed.response.output[0]).toMatchObject({ type: 'message', status: 'incomplete' });
+    // Codex retries rate_limit_exceeded and stops on insufficient_quota; everything else is server_error.
+    expect([429, 402, 400, 500, 503].map(responsesErrorCode)).toEqual([
+      'rate_limit_exceeded',
+      'insufficient_quota',
+      'invalid_prompt',
+      'server_error',
+      'server_error',
+    ]);
   });
 
   it('answers an empty upstream stream with created, in_progress and completed', () => {
