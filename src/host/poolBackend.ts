@@ -348,7 +348,32 @@ export class PoolBackend implements ProxyBackend {
       }
     }
     if (!lastError) throw new BackendError('upstream', 'No attempt could be made before the deadline.');
-    throw isHiccup(lastError) ? upstreamFailing(lastError) : toBackendError(lastError);
+    throw isHiccup(lastError)
+      ? upstreamFailing(lastError)
+      : this.withPoolDelay(toBackendError(lastError), call.model);
+  }
+
+  /**
+   * A 429 the upstream sent without a delay (a bare RESOURCE_EXHAUSTED) still gets one: when the
+   * pool's own cooldowns let the earliest account serve again (the pool is asked with every account
+   * excluded, which only computes the answer).
+   */
+  private withPoolDelay(err: BackendError, model: string): BackendError {
+    if (err.status !== 429 || err.retryAfterMs !== undefined) return err;
+    const everyone = new Set(this.o.registry.list().map((a) => a.id));
+    try {
+      const lease = this.o.pool.acquire(model, null, { exclude: everyone });
+      this.o.pool.release(lease, { kind: 'aborted' });
+    } catch (e) {
+      if (e instanceof NoAccountCanServeError && e.availableAt !== null) {
+        return new BackendError(err.kind, err.message, {
+          status: 429,
+          cause: err.cause,
+          retryAfterMs: Math.max(0, e.availableAt - this.o.clock.now()),
+        });
+      }
+    }
+    return err;
   }
 
   /** The answer when the pool has no account left: what the last attempt saw, or why the pool refused. */

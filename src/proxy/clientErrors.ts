@@ -5,7 +5,7 @@
  * the Google-style shape.
  */
 import { ProviderError } from '../core/provider';
-import { BackendError } from './backend';
+import { BackendError, NoAccountAvailableError } from './backend';
 import type { ClientFormat, Codecs } from './translate/codec';
 import { type ClientErrorInfo, type ClientEvent, RequestValidationError } from './translate/common';
 import { geminiErrorBody } from './translate/gemini';
@@ -40,27 +40,41 @@ const PROVIDER_STATUS: Record<ProviderError['kind'], number> = {
   aborted: 499,
 };
 
-/** Any thrown value → status, client-safe message and optional retry delay. */
-export function describeError(err: unknown): {
+export interface DescribedError {
   status: number;
   message: string;
   retryAfterMs?: number;
   param?: string;
-} {
+  /** Set for a 429 about quota or rate limits: answered by quotaAnswer (proxy/quotaAnswer.ts). */
+  quota?: { kind: 'quota-exhausted' | 'rate-limited'; model?: string };
+}
+
+function quotaKind(kind: string): 'quota-exhausted' | 'rate-limited' | undefined {
+  return kind === 'quota-exhausted' || kind === 'rate-limited' ? kind : undefined;
+}
+
+/** Any thrown value → status, client-safe message and optional retry delay. */
+export function describeError(err: unknown): DescribedError {
   if (err instanceof RequestValidationError) return { status: 400, message: err.message, param: err.field };
   if (err instanceof HttpError || err instanceof BackendError) {
+    const kind = err instanceof BackendError && err.status === 429 ? quotaKind(err.kind) : undefined;
     return {
       status: err.status,
       message: err.message,
       ...(err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs }),
+      ...(kind === undefined
+        ? {}
+        : { quota: { kind, ...(err instanceof NoAccountAvailableError ? { model: err.model } : {}) } }),
     };
   }
   if (err instanceof ProviderError) {
     const status = err.status === 400 ? 400 : PROVIDER_STATUS[err.kind];
+    const kind = status === 429 ? quotaKind(err.kind) : undefined;
     return {
       status,
       message: err.message + (err.url ? ` (${err.url})` : ''),
       ...(err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs }),
+      ...(kind === undefined ? {} : { quota: { kind } }),
     };
   }
   return {

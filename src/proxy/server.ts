@@ -28,13 +28,14 @@ import {
   readBody,
 } from './guards';
 import { ProxyMetrics } from './metrics';
+import { quotaAnswer } from './quotaAnswer';
 import { redact } from './redact';
 import { formatOf } from './router';
 import type { RequestLogFields, RouteContext } from './routes/context';
 import { buildRouter } from './routes/index';
 import { SseWriter } from './sse';
 import type { Codecs } from './translate/codec';
-import { formatSse } from './translate/common';
+import { formatSse, type QuotaErrorInfo } from './translate/common';
 
 /** Where the proxy writes its lines (the extension passes its LogOutputChannel). */
 export interface ProxyLogger {
@@ -260,9 +261,23 @@ export class ProxyServer {
     };
 
     const sendError = (err: unknown): void => {
-      const { status, message, retryAfterMs, param } = describeError(err);
+      const described = describeError(err);
+      const { retryAfterMs, param } = described;
+      let { status, message } = described;
+      let quota: QuotaErrorInfo | undefined;
       const headers: Record<string, string> = { ...(err instanceof HttpError ? err.headers : {}) };
-      if (retryAfterMs !== undefined) {
+      if (described.quota) {
+        // Quota and rate limits: a precise Retry-After when the wait is short, a stop when it is long.
+        const answer = quotaAnswer({
+          format,
+          message,
+          retryAfterMs,
+          ...described.quota,
+          now: this.clock.now(),
+        });
+        ({ status, message, quota } = answer);
+        Object.assign(headers, answer.headers);
+      } else if (retryAfterMs !== undefined) {
         headers['retry-after'] = retryAfterSeconds(retryAfterMs);
         headers['retry-after-ms'] = String(Math.max(0, Math.round(retryAfterMs)));
       }
@@ -276,6 +291,7 @@ export class ProxyServer {
             status,
             message,
             ...(param === undefined ? {} : { param }),
+            ...(quota === undefined ? {} : { quota }),
           }),
           headers,
         );

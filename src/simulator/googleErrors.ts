@@ -2,8 +2,8 @@
 import { formatGoDuration, formatProtoDuration, formatTimestamp, formatWholeDuration } from './durations';
 
 export const ERROR_DOMAIN = 'cloudcode-pa.googleapis.com';
-const ERROR_INFO = 'type.googleapis.com/google.rpc.ErrorInfo';
-const RETRY_INFO = 'type.googleapis.com/google.rpc.RetryInfo';
+export const ERROR_INFO = 'type.googleapis.com/google.rpc.ErrorInfo';
+export const RETRY_INFO = 'type.googleapis.com/google.rpc.RetryInfo';
 const BAD_REQUEST = 'type.googleapis.com/google.rpc.BadRequest';
 
 export interface GoogleError {

@@ -182,7 +182,7 @@ describe('routing and failover', () => {
     expect(host.pool.current()?.accountId).toBe(second);
   });
 
-  it('answers 429 with Retry-After in the client format when every account is exhausted', async () => {
+  it('answers at once in the client format, saying when, when every account is exhausted until a far reset', async () => {
     for (const a of sim.accounts) sim.control.drain({ account: a.email, pool: 'claude', toFraction: 0 });
     const res = await fetch(`${url}/v1/messages`, {
       method: 'POST',
@@ -193,11 +193,13 @@ describe('routing and failover', () => {
         messages: [{ role: 'user', content: 'x' }],
       }),
     });
-    expect(res.status).toBe(429);
-    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    // The reset is hours away: a status no client retries, no Retry-After (see proxy/quotaAnswer.ts).
+    expect(res.status).toBe(402);
+    expect(res.headers.get('retry-after')).toBeNull();
+    expect(res.headers.get('x-should-retry')).toBe('false');
     const body = (await res.json()) as { type: string; error: { type: string; message: string } };
-    expect(body).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
-    expect(body.error.message).toMatch(/No account/);
+    expect(body).toMatchObject({ type: 'error', error: { type: 'billing_error' } });
+    expect(body.error.message).toMatch(/No account.*Quota returns at .* UTC \(in /);
   });
 
   it('refreshes an expired token exactly once under concurrent requests', async () => {

@@ -1224,6 +1224,8 @@ export function toAnthropicMessage(resp: GeminiResponse, opts: AnthropicResponse
 const ANTHROPIC_ERROR_TYPE: Readonly<Record<number, string>> = {
   400: 'invalid_request_error',
   401: 'authentication_error',
+  // Anthropic's type for 402; here: no account has quota until a reset far away (see quotaAnswer.ts).
+  402: 'billing_error',
   403: 'permission_error',
   404: 'not_found_error',
   405: 'invalid_request_error',

@@ -32,6 +32,23 @@ export interface ClientErrorInfo {
   message: string;
   /** The request field at fault, when there is one (OpenAI `param`). */
   param?: string;
+  /** Set when no account has quota or every one is rate limited (see proxy/quotaAnswer.ts). */
+  quota?: QuotaErrorInfo;
+}
+
+/** What a quota / rate-limit answer tells the client beyond its message. */
+export interface QuotaErrorInfo {
+  /**
+   * `RATE_LIMIT_EXCEEDED`: an account serves again soon; retry after `retryAfterMs`.
+   * `QUOTA_EXHAUSTED`: not before a reset that is further away (or unknown); the client should stop.
+   */
+  reason: 'QUOTA_EXHAUSTED' | 'RATE_LIMIT_EXCEEDED';
+  /** Milliseconds until an account serves again, when known. */
+  retryAfterMs?: number;
+  /** That moment, epoch milliseconds. */
+  resetAt?: number;
+  /** The upstream model asked for. */
+  model?: string;
 }
 
 /** What every stream translator offers the server: Gemini chunks in, client SSE frames out. */

@@ -13,10 +13,13 @@ import {
   GeminiRequestSchema,
   type GeminiResponse,
 } from '../../upstream/gemini/schema';
+import { formatGoDuration, formatProtoDuration, formatTimestamp } from '../../simulator/durations';
+import { ERROR_DOMAIN, ERROR_INFO, RETRY_INFO } from '../../simulator/googleErrors';
 import {
   type ClientErrorInfo,
   type ClientEvent,
   type NormalizedUsage,
+  type QuotaErrorInfo,
   type StreamTranslator,
   deriveSessionKey,
   normalizeUsage,
@@ -142,16 +145,34 @@ const GOOGLE_STATUS: Readonly<Record<number, string>> = {
 };
 
 export interface GeminiErrorBody {
-  error: { code: number; message: string; status: string };
+  error: { code: number; message: string; status: string; details?: unknown[] };
 }
 
-/** `{error: {code, message, status}}` as Google APIs answer errors (also the admin API's shape). */
+/**
+ * `google.rpc.ErrorInfo` and `RetryInfo` as Cloud Code sends them with a 429, which Gemini CLI reads:
+ * `RATE_LIMIT_EXCEEDED` with a `retryDelay` up to 5 minutes is retried after that delay;
+ * `QUOTA_EXHAUSTED` (or a longer delay) ends the run with the message.
+ */
+function quotaDetails(q: QuotaErrorInfo): unknown[] {
+  const metadata: Record<string, string> = {};
+  if (q.model !== undefined) metadata.model = q.model;
+  if (q.retryAfterMs !== undefined) metadata.quotaResetDelay = formatGoDuration(q.retryAfterMs);
+  if (q.resetAt !== undefined) metadata.quotaResetTimeStamp = formatTimestamp(q.resetAt);
+  const details: unknown[] = [{ '@type': ERROR_INFO, reason: q.reason, domain: ERROR_DOMAIN, metadata }];
+  if (q.retryAfterMs !== undefined) {
+    details.push({ '@type': RETRY_INFO, retryDelay: formatProtoDuration(q.retryAfterMs) });
+  }
+  return details;
+}
+
+/** `{error: {code, message, status, details?}}` as Google APIs answer errors (also the admin API's shape). */
 export function geminiErrorBody(err: ClientErrorInfo): GeminiErrorBody {
   return {
     error: {
       code: err.status,
       message: err.message,
       status: GOOGLE_STATUS[err.status] ?? (err.status >= 500 ? 'INTERNAL' : 'FAILED_PRECONDITION'),
+      ...(err.quota ? { details: quotaDetails(err.quota) } : {}),
     },
   };
 }

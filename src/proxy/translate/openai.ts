@@ -579,6 +579,8 @@ export class OpenAiStreamTranslator implements StreamTranslator {
 const OPENAI_ERROR_TYPE: Readonly<Record<number, string>> = {
   400: 'invalid_request_error',
   401: 'authentication_error',
+  // No account has quota until a reset far away: OpenAI's own out-of-quota type (see quotaAnswer.ts).
+  402: 'insufficient_quota',
   403: 'permission_error',
   404: 'not_found_error',
   405: 'invalid_request_error',
@@ -600,7 +602,7 @@ export function openAiErrorBody(err: ClientErrorInfo): OpenAiErrorBody {
     error: {
       message: err.message,
       type: OPENAI_ERROR_TYPE[err.status] ?? (err.status >= 500 ? 'server_error' : 'invalid_request_error'),
-      code: err.status === 429 ? 'rate_limit_exceeded' : null,
+      code: err.status === 429 ? 'rate_limit_exceeded' : err.status === 402 ? 'insufficient_quota' : null,
       param: err.param ?? null,
     },
   };
