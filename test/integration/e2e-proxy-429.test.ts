@@ -94,9 +94,9 @@ describe('a far reset: every SDK stops after one request', () => {
     const e = err as InstanceType<typeof OpenAI.APIError>;
     expect(e.status).toBe(402);
     expect(e.code).toBe('insufficient_quota');
-    expect(e.headers.get('retry-after')).toBeNull();
-    expect(e.headers.get('retry-after-ms')).toBeNull();
-    expect(e.headers.get('x-should-retry')).toBe('false');
+    expect(e.headers?.get('retry-after')).toBeNull();
+    expect(e.headers?.get('retry-after-ms')).toBeNull();
+    expect(e.headers?.get('x-should-retry')).toBe('false');
     expect(e.message).toMatch(/Quota returns at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(in \d+h/);
   });
 
