@@ -2,9 +2,16 @@
  * Usage-ledger micro-benchmarks: `record` and `reserve` + `release` (with limits in force, so every
  * reserve checks them), each beside a baseline in the same run: a plain Map counter update. Also the
  * daily summary of 20 accounts × 5 models, and a save (read-merge-write) into a memory store.
+ * Then the save cost on disk with a week of history (50 accounts × 40 models at 20 req/min): the
+ * journal append against the old whole-document rewrite, in the same run, with bytes written.
  */
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { VirtualClock } from '../src/core/clock';
-import { MemoryLedgerStore, UsageLedger } from '../src/core/ledger';
+import { mergeOpsIntoDoc, MemoryLedgerStore, UsageLedger } from '../src/core/ledger';
+import type { LedgerOp } from '../src/core/ledger';
+import { FileLedgerStore, journalPathFor } from '../src/store/ledgerFileStore';
 import { consume } from './harness';
 import type { BenchSuite } from './harness';
 
@@ -127,5 +134,84 @@ export const ledgerSuite: BenchSuite = {
       { iterations: 1_000 },
     );
     await persisted.dispose();
+
+    await saveCostWithAWeek(bench);
   },
 };
+
+const DAY_MS = 24 * 3_600_000;
+
+/** Save cost with a week of history on disk: journal append vs whole-document rewrite. */
+async function saveCostWithAWeek(bench: Parameters<BenchSuite['run']>[0]): Promise<void> {
+  const accounts = Array.from({ length: 50 }, (_, k) => `user${k}@example.com`);
+  const models = Array.from({ length: 40 }, (_, k) => `${MODELS[k % 5]}-v${Math.floor(k / 5)}`);
+  const end = Date.UTC(2026, 0, 12, 9);
+  const ops: LedgerOp[] = [];
+  let n = 0;
+  for (let at = end - 7 * DAY_MS; at < end; at += 3_000) {
+    ops.push({
+      type: 'record',
+      record: {
+        account: accounts[n % 50] as string,
+        model: models[(n * 7) % 40] as string,
+        inputTokens: 1200,
+        outputTokens: 300,
+        thinkingTokens: 0,
+        error: false,
+        at,
+      },
+    });
+    n++;
+  }
+  const week = `${JSON.stringify(mergeOpsIntoDoc(null, ops, 'UTC', end, 35 * DAY_MS))}\n`;
+  const dir = await fs.mkdtemp(join(tmpdir(), 'qp-bench-ledger-'));
+  try {
+    const size = async (path: string): Promise<number> =>
+      (await fs.stat(path).catch(() => ({ size: 0 }))).size;
+    const figures: string[] = [];
+    for (const journal of [false, true]) {
+      const file = join(dir, journal ? 'journal' : 'whole', 'ledger.json');
+      await fs.mkdir(join(file, '..'), { recursive: true });
+      await fs.writeFile(file, week);
+      const clock = new VirtualClock(end);
+      const ledger = await UsageLedger.open({ clock, store: new FileLedgerStore(file, { journal }) });
+      let k = 0;
+      let written = 0;
+      let saves = 0;
+      const saveOne = async (): Promise<void> => {
+        const before = journal ? await size(journalPathFor(file)) : 0;
+        ledger.record({
+          account: accounts[k % 50] as string,
+          model: models[k++ % 40] as string,
+          inputTokens: 10,
+        });
+        await ledger.flush();
+        written += journal ? (await size(journalPathFor(file))) - before : await size(file);
+        saves++;
+      };
+      const name = journal
+        ? 'save with a week of history: journal append'
+        : 'save with a week of history: whole rewrite';
+      const r = await bench.runAsync(name, saveOne, {
+        iterations: journal ? 200 : 20,
+        warmup: 2,
+        note: `${ops.length.toLocaleString('en-US')} records, ${(week.length / 1e6).toFixed(1)} MB snapshot`,
+      });
+      figures.push(
+        `  ${name}: p50 ${(r.p50Ns / 1e6).toFixed(2)} ms, p99 ${(r.p99Ns / 1e6).toFixed(2)} ms, ${Math.round(written / saves).toLocaleString('en-US')} bytes written per save (one record each)`,
+      );
+      if (journal) {
+        const start = process.hrtime.bigint();
+        await ledger.compact();
+        const ms = Number(process.hrtime.bigint() - start) / 1e6;
+        figures.push(
+          `  compaction of that journal into the snapshot: ${ms.toFixed(0)} ms, ${(await size(file)).toLocaleString('en-US')} bytes written`,
+        );
+      }
+      await ledger.dispose();
+    }
+    process.stdout.write(`${figures.join('\n')}\n`);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
