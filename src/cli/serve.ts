@@ -34,7 +34,8 @@ Options:
                          printed once)
   --quiet                no per-request log lines
 
-Clients: OpenAI  POST /v1/chat/completions · Anthropic POST /v1/messages · Gemini POST /v1beta/models/<m>:generateContent
+Clients: OpenAI  POST /v1/chat/completions, POST /v1/responses (Codex CLI) · Anthropic POST /v1/messages
+         Gemini  POST /v1beta/models/<m>:generateContent
 Admin:   /quota-pilot/v1/status, /usage, /reservations, /refresh, /cooldowns/reset · GET /healthz · GET /metrics`;
 
 /** Log lines for stderr, held back until `release` (then written, and later ones straight away). */
