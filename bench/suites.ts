@@ -9,6 +9,7 @@ import { acquireSuite } from './acquire';
 import { studySuite } from './study/suite';
 import { overheadSuite } from './overhead/suite';
 import { refreshSuite } from './refresh';
+import { responsesSuite } from './responses';
 
 export const SUITES: BenchSuite[] = [
   engineSuite,
@@ -17,4 +18,5 @@ export const SUITES: BenchSuite[] = [
   studySuite,
   overheadSuite,
   refreshSuite,
+  responsesSuite,
 ];
