@@ -67,12 +67,16 @@ export type ModelResolution =
  * ids, so that clients which check the list find them). Resolution does not depend on this list.
  */
 export const CLIENT_MODEL_NAMES: readonly string[] = Object.freeze([
-  'claude-opus-4-8',
+  // Claude Code 2.1 (main model, small fast model), opencode's Anthropic default.
+  'claude-opus-5-5',
+  'claude-haiku-4-5-20251001',
   'claude-sonnet-4-6',
-  'claude-haiku-4-5',
+  // Gemini CLI 0.61 (main model, router), and the name it rewrites `-m gemini-3-flash` to.
   'gemini-3.1-pro-preview',
-  'gemini-3.8-flash',
   'gemini-3.5-flash-lite',
+  'gemini-3.8-flash',
+  // Codex CLI 0.171.
+  'gpt-6.2-sol',
 ]);
 
 interface CompiledRule {

@@ -113,6 +113,17 @@ describe('a far reset: every SDK stops after one request', () => {
     expect(e.status).toBe(402);
     expect(JSON.stringify(e.error)).toContain('billing_error');
     expect(e.message).toContain('Quota returns at');
+    // opencode 1.18.33 retries even a non-retryable status when the message or body matches one of
+    // these (its session/retry.ts); the answer must not, or it would wait again.
+    const opencodeRetryPatterns = [
+      /429|500|502|503|504|524/i,
+      /rate increased too quickly|rate limit|rate-limit|rate_limit|too many requests/i,
+      /overloaded|service unavailable|service_unavailable|internal error|server error|server_error/i,
+      /try your request again|retry your request|resource exhausted|resource_exhausted/i,
+      /\btry again (?:later|in\b)|\b(?:currently|temporarily) at capacity\b/i,
+    ];
+    const body = JSON.stringify(e.error);
+    for (const re of opencodeRetryPatterns) expect(body).not.toMatch(re);
   });
 
   it('Gemini: 429 RESOURCE_EXHAUSTED with ErrorInfo QUOTA_EXHAUSTED and RetryInfo', async () => {

@@ -82,11 +82,11 @@ describe('model names through the proxy', () => {
     const anthropic = new Anthropic({ baseURL: url, apiKey: KEY, maxRetries: 0 });
     for (let i = 0; i < 2; i++) {
       const m = await anthropic.messages.create({
-        model: 'claude-opus-4-8',
+        model: 'claude-opus-5-5',
         max_tokens: 50,
         messages: [{ role: 'user', content: 'hello opus' }],
       });
-      expect(m.model).toBe('claude-opus-4-8');
+      expect(m.model).toBe('claude-opus-5-5');
     }
     const ai = new GoogleGenAI({ apiKey: KEY, httpOptions: { baseUrl: url } });
     for (const model of ['gemini-3.1-pro-preview', 'gemini-3.8-flash', 'gemini-3.5-flash-lite']) {
@@ -103,9 +103,9 @@ describe('model names through the proxy', () => {
     const usage = JSON.stringify(host.ledger.summary());
     for (const id of ['claude-opus-4-6-thinking', 'gemini-pro-agent', 'gemini-3-flash'])
       expect(usage).toContain(id);
-    const opusLines = logLines.filter((l) => l.startsWith('model "claude-opus-4-8"'));
+    const opusLines = logLines.filter((l) => l.startsWith('model "claude-opus-5-5"'));
     expect(opusLines).toEqual([
-      'model "claude-opus-4-8" → claude-opus-4-6-thinking (Claude Opus 4.8 is newer than any offered; the best offered is 4.6)',
+      'model "claude-opus-5-5" → claude-opus-4-6-thinking (Claude Opus 5.5 is newer than any offered; the best offered is 4.6)',
     ]);
     expect(logLines.some((l) => l.startsWith('model "gemini-3.5-flash-lite" → gemini-3-flash'))).toBe(true);
   });
@@ -171,12 +171,12 @@ describe('model names through the proxy', () => {
     const ids = openai.data.map((m) => m.id);
     for (const id of ['gemini-pro-agent', 'claude-opus-4-6-thinking', 'gemini-3.1-flash-image'])
       expect(ids).toContain(id);
-    for (const alias of ['claude-opus-4-8', 'gemini-3.1-pro-preview', 'gemini-3.5-flash-lite'])
+    for (const alias of ['claude-opus-5-5', 'gemini-3.1-pro-preview', 'gemini-3.5-flash-lite'])
       expect(ids).toContain(alias);
     const anthropic = (await get('/v1/models', { 'anthropic-version': '2023-06-01' })) as {
       data: Array<{ id: string; display_name: string }>;
     };
-    expect(anthropic.data.find((m) => m.id === 'claude-opus-4-8')?.display_name).toContain('Claude Opus 4.6');
+    expect(anthropic.data.find((m) => m.id === 'claude-opus-5-5')?.display_name).toContain('Claude Opus 4.6');
     const gemini = (await get('/v1beta/models')) as { models: Array<{ name: string }> };
     expect(gemini.models.map((m) => m.name)).toContain('models/gemini-3.8-flash');
     const one = (await get('/v1beta/models/gemini-3.1-pro-preview')) as { name: string; displayName: string };
@@ -185,7 +185,7 @@ describe('model names through the proxy', () => {
   });
 
   it('reserves under the resolved model and refuses a reservation for a model nobody offers', async () => {
-    const ok = await post('/quota-pilot/v1/reservations', { model: 'claude-opus-4-8', tokens: 1000 });
+    const ok = await post('/quota-pilot/v1/reservations', { model: 'claude-opus-5-5', tokens: 1000 });
     expect(ok.status).toBe(201);
     expect(ok.json).toMatchObject({ model: 'claude-opus-4-6-thinking' });
     const bad = await post('/quota-pilot/v1/reservations', { model: 'nobody-serves-this', tokens: 1000 });

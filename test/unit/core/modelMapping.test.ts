@@ -13,6 +13,7 @@ function target(m: ModelMapper, name: string): string {
 /** The names real clients send on their defaults and common settings → the id served today. */
 const CLIENT_NAMES: ReadonlyArray<[client: string, name: string, upstream: string]> = [
   // Claude Code: default, small/fast model, older pinned names, thinking and provider-prefixed forms.
+  ['claude code', 'claude-opus-5-5', 'claude-opus-4-6-thinking'],
   ['claude code', 'claude-opus-4-8', 'claude-opus-4-6-thinking'],
   ['claude code', 'claude-opus-4-8[1m]', 'claude-opus-4-6-thinking'],
   ['claude code', 'claude-haiku-4-5-20251001', 'gemini-3-flash'],
@@ -40,6 +41,7 @@ const CLIENT_NAMES: ReadonlyArray<[client: string, name: string, upstream: strin
   ['genai sdk', 'gemini-3-pro-image-preview', 'gemini-3.1-flash-image'],
   ['genai sdk', 'gemini-1.5-pro-002', 'gemini-pro-agent'],
   // Codex CLI, opencode and the OpenAI SDK.
+  ['codex', 'gpt-6.2-sol', 'gemini-pro-agent'],
   ['codex', 'gpt-5.2-codex', 'gemini-pro-agent'],
   ['codex', 'gpt-5.1-codex-max', 'gemini-pro-agent'],
   ['codex', 'gpt-5.1-codex-mini', 'gemini-3-flash'],
@@ -153,7 +155,7 @@ describe('ModelMapper on a fetched catalog', () => {
     m.resolve('gemini-3-flash');
     const aliases = m.aliases();
     expect(aliases).toContainEqual({ alias: 'my-alias', model: 'gemini-3-flash' });
-    expect(aliases).toContainEqual({ alias: 'claude-opus-4-8', model: 'claude-opus-4-8-thinking' });
+    expect(aliases).toContainEqual({ alias: 'claude-opus-5-5', model: 'claude-opus-4-8-thinking' });
     expect(aliases).toContainEqual({ alias: 'gemini-2.5-pro', model: 'gemini-3-pro-high' });
     expect(aliases.map((a) => a.alias)).not.toContain('gemini-3-flash');
   });
