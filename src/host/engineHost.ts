@@ -195,6 +195,7 @@ export class EngineHost {
       monitor: this.monitor,
       state: this.state,
       projectFor: (account, signal) => this.projectFor(account, signal),
+      recheckStatus: (account) => this.recheckStatus(account),
       fetchedModels: () => this.fetchedModels,
     });
     // Provider fractions feed the ledger's threshold alerts: when an account's quota changes, its
@@ -394,8 +395,35 @@ export class EngineHost {
     });
   }
 
-  refresh(id?: string): Promise<void> {
-    return this.monitor.refreshNow(id).then(() => undefined);
+  /** Refreshes quotas now; accounts waiting for verification are asked again first. */
+  async refresh(id?: string): Promise<void> {
+    const waiting = this.registry
+      .list()
+      .filter((a) => (id === undefined || a.id === id) && a.status.kind === 'needs-verification');
+    await Promise.all(waiting.map((a) => this.recheckStatus(a)));
+    await this.monitor.refreshNow(id);
+  }
+
+  /**
+   * Asks loadCodeAssist again about an account that needs verification: once the provider no
+   * longer names a problem, the account is back in rotation.
+   */
+  private async recheckStatus(account: Account): Promise<void> {
+    try {
+      const report = await this.provider.fetchTier(account);
+      const current = this.registry.get(account.id);
+      if (current?.status.kind !== 'needs-verification') return;
+      this.registry.update(account.id, {
+        tier: report.tier,
+        ...(report.projectId ? { projectId: report.projectId } : {}),
+        status: report.status ?? { kind: 'active' },
+      });
+      if (!report.status) this.log.info(`account ${account.label} is verified; back in rotation`);
+    } catch (err) {
+      this.log.warn(
+        `could not re-check ${account.label}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
   }
 
   resetCooldowns(): void {

@@ -47,6 +47,11 @@ export interface PoolBackendOptions {
   projectFor: (account: Lease['account'], signal: AbortSignal) => Promise<string>;
   /** Models fetched from the upstream catalog (id → display name), beyond the built-in catalog. */
   fetchedModels?: () => ReadonlyMap<string, ModelInfo>;
+  /**
+   * Asks the provider about an account that is out of rotation (loadCodeAssist) and applies the
+   * answer to its status; admin refreshes call it for accounts that need verification.
+   */
+  recheckStatus?: (account: Lease['account']) => Promise<void>;
   /** Upstream attempts per request (across accounts and retries); default 4. */
   maxAttempts?: number;
   /** No new attempt starts after this long; default 120 s. */
@@ -116,6 +121,11 @@ function toBackendError(err: ProviderError): BackendError {
     case 'auth-expired':
       return new BackendError('auth', `${err.message} Sign in to the account again.`, init);
     case 'verification-required':
+      return new BackendError(
+        'forbidden',
+        `${err.message} In VS Code: run "Quota Pilot: Verify Account in Browser", then refresh the account ("Quota Pilot: Refresh Quotas Now" or POST /quota-pilot/v1/refresh).`,
+        init,
+      );
     case 'forbidden':
       return new BackendError('forbidden', err.message, init);
     case 'quota-exhausted':
@@ -432,15 +442,37 @@ export class PoolBackend implements ProxyBackend {
 
   private buildAdmin(): AdminBackend {
     const o = this.o;
+    const knownAccount = (id: string): void => {
+      if (o.registry.get(id)) return;
+      const ids = o.registry.list().map((a) => a.id);
+      throw new BackendError(
+        'not-found',
+        `No account "${id.slice(0, 80)}". ` +
+          (ids.length > 0 ? `Known accounts: ${ids.slice(0, 10).join(', ')}.` : 'No account is set up.'),
+      );
+    };
     return {
       status: async () => o.state.snapshot() as unknown as Json,
       usage: async () => o.ledger.summary() as unknown as Json,
       createReservation: async (req): Promise<{ id: string } & { [key: string]: Json }> => {
         const tokens = req.tokens;
         const ttl = req.ttlMs ?? 10 * 60_000;
-        let accountId = req.accountId;
-        if (!accountId) {
-          const lease = o.pool.acquire(req.model, null, { reserveTokens: tokens });
+        const accountId = req.accountId;
+        if (accountId === undefined) {
+          let lease: Lease;
+          try {
+            lease = o.pool.acquire(req.model, null, { reserveTokens: tokens, ttlMs: ttl });
+          } catch (err) {
+            if (!(err instanceof NoAccountCanServeError)) throw err;
+            const now = o.clock.now();
+            throw new NoAccountAvailableError(
+              err.model,
+              err.availableAt,
+              now,
+              `No reservation: ${noAccountMessage(err, undefined, now)}`,
+              err.why,
+            );
+          }
           // The lease's reservation is the one handed out.
           return {
             id: lease.reservationId as string,
@@ -448,15 +480,19 @@ export class PoolBackend implements ProxyBackend {
             accountLabel: lease.account.label,
             model: req.model,
             tokens,
-            expiresAt: o.clock.now() + ttl,
+            expiresAt: lease.acquiredAt + ttl,
             reason: lease.reason,
           };
         }
-        if (!o.registry.get(accountId))
-          throw new BackendError('invalid-request', `No account "${accountId}".`);
+        knownAccount(accountId);
         const r = o.ledger.reserve(accountId, req.model, { tokens, requests: 1 }, ttl);
-        if (!r.ok) throw new BackendError('quota-exhausted', r.reason, { status: 409 });
-        accountId = accountId as string;
+        if (!r.ok) {
+          const now = o.clock.now();
+          throw new BackendError('quota-exhausted', r.reason, {
+            status: 409,
+            ...(r.resetTime !== null && r.resetTime > now ? { retryAfterMs: r.resetTime - now } : {}),
+          });
+        }
         return {
           id: r.id,
           accountId,
@@ -468,10 +504,20 @@ export class PoolBackend implements ProxyBackend {
       },
       releaseReservation: async (id) => o.ledger.release(id),
       refreshNow: async (accountId) => {
+        if (accountId !== undefined) knownAccount(accountId);
+        // Accounts out of rotation for verification are asked again (loadCodeAssist): verified
+        // ones come back before their quotas are read.
+        const waiting = o.registry
+          .list()
+          .filter(
+            (a) => (accountId === undefined || a.id === accountId) && a.status.kind === 'needs-verification',
+          );
+        await Promise.all(waiting.map((a) => o.recheckStatus?.(a)));
         await o.monitor.refreshNow(accountId);
         return { refreshed: accountId ?? 'all' };
       },
       resetCooldowns: async (req) => {
+        if (req.accountId !== undefined) knownAccount(req.accountId);
         const before = o.manager.listCooldowns(req.accountId).length;
         if (req.accountId && req.model) o.manager.clearCooldown(req.accountId, req.model);
         else o.manager.clearCooldowns(req.accountId);

@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { addSimulatorAccounts, simulatorOAuth } from '../../src/host/demo';
 import { EngineHost } from '../../src/host/engineHost';
+import type { Limit } from '../../src/core/ledger/schema';
 import type { RunningSimulator } from '../../src/simulator';
 import type { FaultSpec, ScenarioInput } from '../../src/simulator/scenario';
 import { startSimulator } from '../../src/simulator';
@@ -43,7 +44,7 @@ afterEach(async () => {
   sim = undefined;
 });
 
-async function start(faults: FaultSpec[]): Promise<string> {
+async function start(faults: FaultSpec[], limits: Limit[] = []): Promise<string> {
   sim = await startSimulator({ scenario: scenario([]), port: 0 });
   host = await EngineHost.create({
     dataDir: null,
@@ -51,6 +52,7 @@ async function start(faults: FaultSpec[]): Promise<string> {
     oauth: simulatorOAuth(sim),
     baseUrls: [sim.baseUrl],
     proxy: { enabled: true, port: 0, key: KEY },
+    ledger: { limits },
   });
   await addSimulatorAccounts(host, sim);
   await host.start();
@@ -109,4 +111,114 @@ describe('availability under upstream faults (proxy + simulator over sockets)', 
     },
     60_000,
   );
+});
+
+async function post(
+  url: string,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; headers: Headers; text: string }> {
+  const res = await fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-goog-api-key': KEY },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+const ask = { contents: [{ role: 'user', parts: [{ text: 'hello' }] }] };
+const GENERATE = `/v1beta/models/${MODEL}:generateContent`;
+
+describe('answers that say what happened', () => {
+  it('fails a malformed answer over to another account', async () => {
+    const url = await start([{ kind: 'malformed-json', once: true }]);
+    const r = await post(url, GENERATE, ask);
+    expect(r.status, r.text).toBe(200);
+    expect(sim?.control.stats().faultsFired['malformed-json']).toBe(1);
+  }, 30_000);
+
+  it('says every account needs verification, with the link, and brings them back on refresh', async () => {
+    const url = await start([{ kind: 'validation-required' }]);
+    const r = await post(url, GENERATE, ask);
+    expect(r.status, r.text).toBe(403);
+    expect(r.text).toContain('verified in a browser');
+    expect(r.text).toContain('https://accounts.google.com/signin/continue');
+    expect(r.text).toContain('Verify Account in Browser');
+    expect(r.headers.get('retry-after')).toBeNull();
+    // Again: now from the pool (every account is out of rotation), same answer.
+    const again = await post(url, GENERATE, ask);
+    expect(again.status, again.text).toBe(403);
+    expect(again.text).toContain('Verify Account in Browser');
+    for (const a of host?.registry.list() ?? []) expect(a.status.kind).toBe('needs-verification');
+    // The user verified (the upstream stops asking); a refresh asks loadCodeAssist again.
+    sim?.control.clearFaults();
+    const refreshed = await post(url, '/quota-pilot/v1/refresh', {});
+    expect(refreshed.status, refreshed.text).toBe(200);
+    for (const a of host?.registry.list() ?? []) expect(a.status.kind).toBe('active');
+    expect((await post(url, GENERATE, ask)).status).toBe(200);
+  }, 30_000);
+});
+
+describe('admin API', () => {
+  it('honours ttlMs when the pool picks the account', async () => {
+    const url = await start([]);
+    const before = Date.now();
+    const r = await post(url, '/quota-pilot/v1/reservations', { model: MODEL, tokens: 1000, ttlMs: 300 });
+    expect(r.status, r.text).toBe(201);
+    const body = JSON.parse(r.text) as { accountId: string; expiresAt: number };
+    expect(body.expiresAt).toBeLessThanOrEqual(Date.now() + 300);
+    expect(body.expiresAt).toBeGreaterThanOrEqual(before + 300);
+    expect(host?.ledger.reservedFor(body.accountId, MODEL).count).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(host?.ledger.reservedFor(body.accountId, MODEL).count).toBe(0);
+  }, 30_000);
+
+  it('refuses what it cannot do: no account, unknown model, unknown account', async () => {
+    const url = await start([]);
+    for (const a of sim?.accounts ?? [])
+      sim?.control.drain({ account: a.email, pool: 'gemini-flash', toFraction: 0 });
+    await host?.refresh();
+    const none = await post(url, '/quota-pilot/v1/reservations', { model: MODEL, tokens: 1000 });
+    expect(none.status, none.text).toBe(429);
+    expect(none.text).toContain('No reservation: No account has quota left for gemini-3-flash');
+    expect(none.text).toMatch(/serves again in \d/);
+    const unknownModel = await post(url, '/quota-pilot/v1/reservations', {
+      model: 'no-such-model-9',
+      tokens: 10,
+    });
+    expect(unknownModel.status, unknownModel.text).toBe(404);
+    expect(unknownModel.text).toContain('no-such-model-9');
+    for (const [path, body] of [
+      ['/quota-pilot/v1/refresh', { accountId: 'nobody@example.com' }],
+      ['/quota-pilot/v1/cooldowns/reset', { accountId: 'nobody@example.com' }],
+      ['/quota-pilot/v1/reservations', { model: MODEL, tokens: 10, accountId: 'nobody@example.com' }],
+    ] as const) {
+      const r = await post(url, path, body);
+      expect(r.status, `${path}: ${r.text}`).toBe(404);
+      const message = (JSON.parse(r.text) as { error: { message: string } }).error.message;
+      expect(message).toContain('No account "nobody@example.com"');
+    }
+    const bad = await post(url, '/quota-pilot/v1/reservations', { model: MODEL, tokens: -1 });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('tokens');
+  }, 30_000);
+
+  it('never overruns a limit under hundreds of concurrent reservations, and answers no 5xx', async () => {
+    const url = await start([], [{ window: 'daily', requests: 50 }]);
+    const answers = await Promise.all(
+      Array.from({ length: 300 }, () =>
+        post(url, '/quota-pilot/v1/reservations', { model: MODEL, tokens: 100 }),
+      ),
+    );
+    const by = new Map<number, number>();
+    for (const a of answers) by.set(a.status, (by.get(a.status) ?? 0) + 1);
+    expect(by.get(201)).toBe(50);
+    expect(by.get(429)).toBe(250);
+    expect([...by.keys()].filter((s) => s >= 500)).toEqual([]);
+    const reserved = (host?.registry.list() ?? []).reduce(
+      (n, a) => n + (host?.ledger.reservedFor(a.id, MODEL).count ?? 0),
+      0,
+    );
+    expect(reserved).toBe(50);
+  }, 60_000);
 });
