@@ -102,6 +102,8 @@ export class QuotaMonitor {
   private timer: TimerHandle | null = null;
   private timerAt: number | null = null;
   private running = false;
+  /** Bumped by stop(): refreshes queued before it are skipped. */
+  private generation = 0;
   private paused = false;
   private disposed = false;
   private cycles = 0;
@@ -162,6 +164,9 @@ export class QuotaMonitor {
   /** Stops the schedule and resolves once in-flight refreshes have finished. */
   async stop(): Promise<void> {
     this.running = false;
+    // Refreshes still queued behind the concurrency limit are skipped: with hundreds of accounts
+    // stop() would otherwise wait for a whole refresh cycle.
+    this.generation++;
     this.disarm();
     this.events.emit({ kind: 'state' });
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
@@ -341,7 +346,10 @@ export class QuotaMonitor {
   private runOne(id: AccountId): Promise<void> {
     const s = this.ensure(id);
     if (s.running !== null) return s.running;
-    const run = this.limit(() => this.refreshAccount(id, s)).finally(() => {
+    const generation = this.generation;
+    const run = this.limit(() =>
+      generation === this.generation ? this.refreshAccount(id, s) : Promise.resolve(),
+    ).finally(() => {
       s.running = null;
       this.inflight.delete(run);
       this.arm();

@@ -99,6 +99,22 @@ describe('QuotaMonitor', () => {
     expect(clock.pendingTimers()).toBe(0);
   });
 
+  it('stop() skips the refreshes still queued behind the concurrency limit', async () => {
+    const ids = Array.from({ length: 12 }, (_, i) => `a${i}`);
+    const { clock, provider, monitor } = setup(ids, { concurrency: 4 });
+    for (const id of ids) provider.setDelay(id, 5_000);
+    monitor.start();
+    await clock.advanceAsync(1_000);
+    let stopped = false;
+    const stopping = monitor.stop().then(() => (stopped = true));
+    // The four running finish; the eight queued would have taken two more rounds of 5 s.
+    await clock.advanceAsync(5_000);
+    await stopping;
+    expect(stopped).toBe(true);
+    expect(provider.calls()).toBe(4);
+    expect(monitor.health().successes).toBe(4);
+  });
+
   it('never refreshes one account twice at once (monitor, refreshNow, check share one fetch)', async () => {
     const { clock, provider, manager, registry, monitor } = setup(['a1']);
     provider.setDelay('a1', 2_000);
