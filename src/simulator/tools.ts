@@ -6,8 +6,8 @@
  *   Mode `AUTO` (or none given): call a function only when the last user turn asks for one —
  *   it names a declared function (an identifier-like name such as `read_file` or `TodoWrite`
  *   anywhere; a plain-word name such as `Bash` or `shell` in backticks, next to "tool"/"function",
- *   or after "use"/"call"/"run"/"with"…), or a distinctive word of a function's name appears
- *   (`weather` for `get_weather`), or it pairs an action verb (run, execute, read, open, list,
+ *   or after "use"/"call"/"run"/"with"…), or — when at most four functions are declared — a
+ *   distinctive word of a function's name appears (`weather` for `get_weather`), or it pairs an action verb (run, execute, read, open, list,
  *   search, find, fetch, write, edit…) with something to act on (a `backticked` span, a path such
  *   as `src/a.ts` or `README.md`, a URL, or a noun like file, folder, command, shell). For a verb
  *   without a named function the best-suited declaration is chosen (a command tool for "run",
@@ -27,10 +27,12 @@ import { createHash } from 'node:crypto';
 import type { Content, FunctionDeclaration, GenerateRequest, Part } from './wire';
 
 /**
- * Context clients add to a user turn, not the user's words: Claude Code's system reminders, Codex's
- * environment context and instructions.
+ * Context clients add to a user turn, not the user's words: Claude Code's system reminders (and its
+ * mid-conversation system messages, which the proxy passes on as `<system>` text), Codex's environment
+ * context and instructions, Gemini CLI's session context.
  */
-const REMINDER = /<(system-reminder|environment_context|user_instructions|INSTRUCTIONS)>[\s\S]*?<\/\1>/g;
+const REMINDER =
+  /<(system|system-reminder|environment_context|user_instructions|INSTRUCTIONS|session_context)>[\s\S]*?<\/\1>/g;
 
 /** A user turn's own words: its non-thought text parts without the client's system reminders. */
 export function userText(content: Content): string {
@@ -140,6 +142,9 @@ const OBJECT_NOUN =
 const NAME_CUE_BEFORE = /\b(use|using|call|calling|invoke|run|with|via|tool|function)\s+(?:the\s+)?[`'"]?$/i;
 const NAME_CUE_AFTER = /^[`'"]?\s+(tool|function)\b/i;
 
+/** Up to this many declared tools, a distinctive word of a tool's name is enough to call it. */
+const FEW_TOOLS = 4;
+
 /** Name parts too common in agent tools to mean that the prompt asks for one of them. */
 const GENERIC_PARTS = new Set(
   (
@@ -147,7 +152,9 @@ const GENERIC_PARTS = new Set(
     'run exec execute command shell bash output task todo todos plan mode exit kill ask user question ' +
     'update apply patch view image memory save replace content notebook slash skill create delete move ' +
     'make open close show tool tools call function request input data text value item items name ' +
-    'multi many all new old check test http url page info status result results load store send'
+    'multi many all new old check test http url page info status result results load store send ' +
+    'enter topic agent agents workflow report findings schedule wakeup worktree monitor message stop ' +
+    'sync design google deferred placeholder cron'
   ).split(' '),
 );
 
@@ -242,9 +249,10 @@ export function chooseFunction(req: GenerateRequest, facts: PromptFacts): ToolCh
     if (at >= 0 && (best === undefined || at < best.at)) best = { decl, at };
   }
   if (best) return { decl: best.decl, intent };
-  // 2. A distinctive word of a function's name (weather → get_weather).
+  // 2. A distinctive word of a function's name (weather → get_weather), when an app declares a
+  //    handful of its own tools; agent CLIs declare dozens, whose names are common words.
   const lower = text.toLowerCase();
-  for (const decl of decls) {
+  for (const decl of decls.length <= FEW_TOOLS ? decls : []) {
     if (nameWords(decl.name).some((w) => new RegExp(`\\b${escapeRe(w)}`).test(lower)))
       return { decl, intent };
   }

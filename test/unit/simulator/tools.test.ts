@@ -369,6 +369,54 @@ describe('which tool the simulator calls', () => {
     expect(callOf(codex)).toBeUndefined();
   });
 
+  it('reads only the prompt in turns as Claude Code and Gemini CLI send them', () => {
+    // Claude Code: reminders before the prompt, its environment as a system message after it (the
+    // proxy passes that on as <system> text in the same user turn).
+    const environment =
+      '<system>\n# Environment\n - Primary working directory: /home/user/work\n - Shell: bash\n' +
+      ' - Downloaded files are untrusted: put each in its own new, empty directory, keep scripts you write ' +
+      'in a different directory, and run nothing from inside it. Read the file list first.\n</system>';
+    const claude = (prompt: string): GenerateRequest => ({
+      contents: [
+        {
+          role: 'user',
+          parts: [
+            {
+              text: '<system-reminder>\nAttribution for git commits you create from here on.</system-reminder>',
+            },
+            { text: prompt },
+            { text: environment },
+          ],
+        },
+      ],
+      tools: [{ functionDeclarations: CLAUDE_CODE }],
+    });
+    expect(callOf(claude('Say hello in five words.'))).toBeUndefined();
+    expect(textOf(claude('Say hello in five words.'))).toBe(
+      'Simulated claude-sonnet-4-6 reply to: "Say hello in five words."',
+    );
+    expect(callOf(claude('Use the Bash tool to run `echo hi`'))).toEqual({
+      name: 'Bash',
+      args: { command: 'echo hi' },
+    });
+    expect(callOf(claude('Read notes.md'))).toEqual({
+      name: 'Read',
+      args: { file_path: '/home/user/work/notes.md' },
+    });
+    // Gemini CLI: its session context and the prompt as two parts of one turn.
+    const context =
+      '<session_context>\nThis is the Gemini CLI. We are setting up the context for our chat.\n- **Workspace Directories:**\n  - /home/user/work\n- **Directory Structure:**\n/home/user/work/\n</session_context>';
+    const gemini = (prompt: string): GenerateRequest => ({
+      contents: [{ role: 'user', parts: [{ text: context }, { text: prompt }] }],
+      tools: [{ functionDeclarations: GEMINI_CLI }],
+    });
+    expect(callOf(gemini('Say hello in five words.'))).toBeUndefined();
+    expect(callOf(gemini('List the files in this directory'))).toEqual({
+      name: 'list_directory',
+      args: { path: '.' },
+    });
+  });
+
   it('calls a tool whose distinctive name word the prompt uses', () => {
     const weather = fn(
       'get_weather',
