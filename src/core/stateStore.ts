@@ -17,6 +17,7 @@ import type { Clock, TimerHandle } from './clock';
 import { ConfigError } from './errors';
 import type { QuotaMonitor } from './monitor';
 import type { QuotaManager } from './quotaManager';
+import type { Account } from './types';
 import {
   AccountSchema,
   CooldownSchema,
@@ -111,6 +112,16 @@ export interface StateStoreOptions {
   models?: readonly string[];
 }
 
+/** How long an unchanged account's part of the snapshot is reused at most. */
+const ACCOUNT_PART_MAX_AGE_MS = 60_000;
+
+interface AccountPart {
+  snapshot: AccountSnapshot;
+  builtAt: number;
+  /** The first instant at which time alone changes it (a cooldown ends, a reading turns stale). */
+  validUntil: number;
+}
+
 interface Section {
   build: (now: number) => unknown;
   schema: z.ZodType | undefined;
@@ -134,6 +145,14 @@ export class StateStore {
   private timeTimerAt: number | null = null;
   private revision = 0;
   private disposed = false;
+  /**
+   * Each account's part of the last snapshot, reused until that account changes (an event names
+   * it), an instant passes at which time alone changes it, or it is older than ACCOUNT_PART_MAX_AGE_MS
+   * (its reasons say "resets in 2h"). A burst of changes to one account then costs one account's
+   * decisions, not every account's: a refresh cycle stays linear in the number of accounts.
+   */
+  private readonly accountParts = new Map<string, AccountPart>();
+  private readonly staleAccounts = new Set<string>();
 
   constructor(options: StateStoreOptions) {
     this.clock = options.clock;
@@ -146,8 +165,15 @@ export class StateStore {
     this.baseModels = options.models ?? DEFAULT_CATALOG.map((m) => m.id);
     this.modelOrder = new Map(this.baseModels.map((m, i) => [m, i]));
     this.subscriptions.push(
-      this.registry.onChange(() => this.notify()),
-      this.manager.onChange(() => this.notify()),
+      this.registry.onChange((change) => {
+        this.staleAccounts.add(change.account.id);
+        this.notify();
+      }),
+      this.manager.onChange((change) => {
+        if (change.kind === 'thresholds') this.accountParts.clear();
+        else this.staleAccounts.add(change.accountId);
+        this.notify();
+      }),
     );
     if (options.monitor) this.attachMonitor(options.monitor);
   }
@@ -197,27 +223,28 @@ export class StateStore {
   snapshot(): EngineSnapshot {
     const now = this.clock.now();
     const accounts: AccountSnapshot[] = [];
-    for (const account of this.registry.list()) {
-      const modelIds = new Set(this.baseModels);
-      for (const e of this.manager.cache.entriesOf(account.id)) modelIds.add(e.model);
-      const models: ModelSnapshot[] = [];
-      for (const model of [...modelIds].sort((a, b) => this.compareModels(a, b))) {
-        const entry = this.manager.cache.peek(account.id, model);
-        models.push({
-          model,
-          decision: this.manager.decide(account, model, { peek: true }),
-          readings: entry === undefined ? [] : [...entry.readings],
-          fetchedAt: entry === undefined ? null : entry.fetchedAt,
-        });
+    const listed = this.registry.list();
+    for (const account of listed) {
+      const cached = this.accountParts.get(account.id);
+      if (
+        cached !== undefined &&
+        cached.snapshot.account === account &&
+        !this.staleAccounts.has(account.id) &&
+        now < cached.validUntil &&
+        now >= cached.builtAt &&
+        now - cached.builtAt < ACCOUNT_PART_MAX_AGE_MS
+      ) {
+        accounts.push(cached.snapshot);
+        continue;
       }
-      const fetch = this.manager.fetchState(account.id);
-      accounts.push({
-        account,
-        models,
-        buckets: [...this.manager.bucketsOf(account.id)],
-        cooldowns: this.manager.listCooldowns(account.id),
-        fetch: { ...fetch, lastError: fetch.lastError === null ? null : { ...fetch.lastError } },
-      });
+      const part = this.buildAccount(account, now);
+      this.accountParts.set(account.id, part);
+      accounts.push(part.snapshot);
+    }
+    this.staleAccounts.clear();
+    if (this.accountParts.size > listed.length) {
+      const ids = new Set(listed.map((a) => a.id));
+      for (const id of this.accountParts.keys()) if (!ids.has(id)) this.accountParts.delete(id);
     }
     const sections: Record<string, unknown> = {};
     for (const [name, section] of this.sections) sections[name] = buildSection(section, now);
@@ -262,12 +289,9 @@ export class StateStore {
     const now = snap.generatedAt;
     let next = Infinity;
     for (const c of snap.cooldowns) if (c.until > now && c.until < next) next = c.until;
-    const ttl = snap.cache.ttlMs;
     for (const a of snap.accounts) {
-      for (const e of this.manager.cache.entriesOf(a.account.id)) {
-        const staleAt = Math.min(e.fetchedAt + ttl, e.quotaValidUntil);
-        if (staleAt > now && staleAt < next) next = staleAt;
-      }
+      const until = this.accountParts.get(a.account.id)?.validUntil ?? Infinity;
+      if (until > now && until < next) next = until;
     }
     if (next === this.timeTimerAt) return;
     this.timeTimer?.cancel();
@@ -280,6 +304,43 @@ export class StateStore {
       this.timeTimerAt = null;
       this.notify();
     }, next - now);
+  }
+
+  private buildAccount(account: Account, now: number): AccountPart {
+    const modelIds = new Set(this.baseModels);
+    const entries = this.manager.cache.entriesOf(account.id);
+    for (const e of entries) modelIds.add(e.model);
+    const models: ModelSnapshot[] = [];
+    for (const model of [...modelIds].sort((a, b) => this.compareModels(a, b))) {
+      const entry = this.manager.cache.peek(account.id, model);
+      models.push({
+        model,
+        decision: this.manager.decide(account, model, { peek: true }),
+        readings: entry === undefined ? [] : [...entry.readings],
+        fetchedAt: entry === undefined ? null : entry.fetchedAt,
+      });
+    }
+    const fetch = this.manager.fetchState(account.id);
+    const cooldowns = this.manager.listCooldowns(account.id);
+    // The first instant at which time alone changes this account's part.
+    let validUntil = Infinity;
+    for (const c of cooldowns) if (c.until > now && c.until < validUntil) validUntil = c.until;
+    const ttl = this.manager.cache.stats().ttlMs;
+    for (const e of entries) {
+      const staleAt = Math.min(e.fetchedAt + ttl, e.quotaValidUntil);
+      if (staleAt > now && staleAt < validUntil) validUntil = staleAt;
+    }
+    return {
+      builtAt: now,
+      validUntil,
+      snapshot: {
+        account,
+        models,
+        buckets: [...this.manager.bucketsOf(account.id)],
+        cooldowns,
+        fetch: { ...fetch, lastError: fetch.lastError === null ? null : { ...fetch.lastError } },
+      },
+    };
   }
 
   private compareModels(a: string, b: string): number {

@@ -161,4 +161,52 @@ describe('StateStore', () => {
     clock.advance(20_000);
     expect(events).toHaveLength(0);
   });
+
+  it("rebuilds only the changed account's part; time, thresholds and age rebuild the rest", async () => {
+    const clock = new VirtualClock(1_000_000);
+    const provider = new FakeProvider(clock);
+    const ids = Array.from({ length: 20 }, (_, i) => `a${i}`);
+    for (const id of ids) provider.setModels(id, { [M]: { remaining: 0.6, resetInMs: 3_600_000 } });
+    const manager = new QuotaManager({ clock, provider, ttlMs: 600_000 });
+    const registry = new AccountRegistry(ids.map((id) => makeAccount(id)));
+    const store = new StateStore({ clock, registry, manager, models: [M] });
+    for (const a of registry.list()) await manager.refresh(a);
+    const first = store.snapshot();
+    let decided = 0;
+    const decideOriginal = manager.decide.bind(manager);
+    manager.decide = (...args) => {
+      decided++;
+      return decideOriginal(...args);
+    };
+    provider.setModels('a3', { [M]: { remaining: 0.2, resetInMs: 3_600_000 } });
+    await manager.refresh(registry.get('a3') ?? makeAccount('a3'));
+    const second = store.snapshot();
+    // Before, every snapshot decided every account's every model: 20 calls here.
+    expect(decided).toBe(1);
+    expect(second.accounts[3]?.models[0]?.decision.remainingFraction).toBe(0.2);
+    expect(second.accounts[4]).toBe(first.accounts[4]);
+    expect(second).toEqual({ ...first, accounts: second.accounts, generatedAt: second.generatedAt });
+    // A cooldown that ends changes its account's part at that instant, with no event.
+    manager.setCooldown({ accountId: 'a5', until: clock.now() + 1_000, kind: 'manual', reason: 'test' });
+    expect(store.snapshot().accounts[5]?.models[0]?.decision.kind).toBe('exhausted');
+    decided = 0;
+    await clock.advanceAsync(1_000); // the store emits at that instant
+    expect(store.snapshot().accounts[5]?.models[0]?.decision.kind).toBe('proceed');
+    expect(decided).toBe(1);
+    // Thresholds change every decision.
+    decided = 0;
+    manager.setThresholds({ warn: 0.7, floor: 0.1 });
+    expect(store.snapshot().accounts[0]?.models[0]?.decision.kind).toBe('low-quota');
+    expect(decided).toBe(20);
+    // Reasons carry relative times: an unchanged part is rebuilt after a minute.
+    await clock.advanceAsync(0);
+    decided = 0;
+    await clock.advanceAsync(60_000);
+    store.snapshot();
+    expect(decided).toBe(20);
+    // Removed accounts leave the snapshot.
+    registry.remove('a7');
+    expect(store.snapshot().accounts.map((a) => a.account.id)).not.toContain('a7');
+    store.dispose();
+  });
 });
