@@ -59,30 +59,36 @@ describe('engine host: quota changes with many accounts', () => {
   it('builds one coalesced snapshot per burst of changes, not one per account per change', async () => {
     const clock = new VirtualClock(Date.UTC(2026, 0, 5, 9));
     h = await host(clock);
-    await clock.advanceAsync(0);
+    await clock.advanceAsync(250);
     const snapshots = vi.spyOn(h.state, 'snapshot');
     const fractions = vi.spyOn(h.ledger, 'noteProviderFraction');
-    // A refresh cycle: every account's report arrives, each in its own turn of the event loop.
+    // A refresh cycle: every account's report arrives, 20 ms apart (800 ms in all).
+    let resetOf7 = 0;
     for (let i = 0; i < ACCOUNTS; i++) {
+      if (i === 7) resetOf7 = clock.now() + 3_600_000;
       h.manager.applyReport(report(clock, i));
-      await clock.advanceAsync(0);
+      await clock.advanceAsync(20);
     }
-    // One emit per arrival at most (the store coalesces what arrives together); before, each change
-    // built a snapshot per account: 40 × 40 = 1,600.
-    expect(snapshots.mock.calls.length).toBeLessThanOrEqual(ACCOUNTS);
+    await clock.advanceAsync(250);
+    // One snapshot per 250 ms window of changes; before, each change built a snapshot per account
+    // (40 × 40 = 1,600), and then one per arrival.
+    expect(snapshots.mock.calls.length).toBeLessThanOrEqual(5);
+    expect(snapshots.mock.calls.length).toBeGreaterThanOrEqual(3);
     // The ledger still hears every account's fractions, once per report.
     expect(fractions).toHaveBeenCalledTimes(ACCOUNTS * MODELS.length);
-    expect(fractions).toHaveBeenCalledWith('acct-7', 'gemini-3-flash', 0.8, clock.now() + 3_600_000);
+    expect(fractions).toHaveBeenCalledWith('acct-7', 'gemini-3-flash', 0.8, resetOf7);
   });
 
   it('builds no snapshot while a burst of changes arrives, one when it has passed', async () => {
     const clock = new VirtualClock(Date.UTC(2026, 0, 5, 9));
     h = await host(clock);
-    await clock.advanceAsync(0);
+    await clock.advanceAsync(250);
     const snapshots = vi.spyOn(h.state, 'snapshot');
     for (let i = 0; i < ACCOUNTS; i++) h.manager.applyReport(report(clock, i));
     expect(snapshots).not.toHaveBeenCalled();
-    await clock.advanceAsync(0);
+    await clock.advanceAsync(249);
+    expect(snapshots).not.toHaveBeenCalled();
+    await clock.advanceAsync(1);
     expect(snapshots).toHaveBeenCalledTimes(1);
   });
 });
