@@ -52,7 +52,8 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
-async function prepare(name: string, timeZone = 'UTC'): Promise<string> {
+/** A data folder with 7 requests; `crashed`: the writer died before folding its journal in. */
+async function prepare(name: string, timeZone = 'UTC', crashed = false): Promise<string> {
   const dataDir = join(dir, name);
   const ledger = await UsageLedger.open({
     clock: new SystemClock(),
@@ -74,7 +75,8 @@ async function prepare(name: string, timeZone = 'UTC'): Promise<string> {
     thinkingTokens: 500,
     error: true,
   });
-  await ledger.dispose();
+  if (crashed) await ledger.flush();
+  else await ledger.dispose();
   return dataDir;
 }
 
@@ -101,6 +103,16 @@ describe('quota-pilot status', () => {
     const s = DailySummarySchema.parse(JSON.parse(r.stdout));
     expect(s.timeZone).toBe('Europe/Paris');
     expect(s.totals.requests).toBe(7);
+  });
+
+  it('reads usage still only in the journal, and warns about a torn last line without failing', async () => {
+    const dataDir = await prepare('journal-only', 'UTC', true);
+    await expect(fs.access(join(dataDir, 'ledger.json'))).rejects.toThrow();
+    await fs.appendFile(join(dataDir, 'ledger.journal'), '{"type":"rec');
+    const r = await run(['status', '--data-dir', dataDir, '--json']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('ends with an incomplete line');
+    expect(DailySummarySchema.parse(JSON.parse(r.stdout)).totals.requests).toBe(7);
   });
 
   it('says clearly when there is no ledger yet', async () => {
