@@ -1,10 +1,12 @@
 /**
  * Deterministic answers: the same request gives the same text, thoughts, function call and usage, so
  * tests can assert them. The text echoes a summary of the last user message; with tools declared the
- * answer is a function call or, after a tool result, text that quotes it (rules in tools.ts).
+ * answer is a function call or, after a tool result, text that quotes it (rules in tools.ts); with
+ * `responseMimeType` application/json the text is JSON that satisfies the response schema (structured.ts).
  */
 import { createHash } from 'node:crypto';
 import type { CatalogModel } from '../core/catalog';
+import { structuredText } from './structured';
 import { argumentsFor, chooseFunction, describeToolResults, promptFacts, userText, valueFor } from './tools';
 import type { Content, GenerateRequest, Part } from './wire';
 
@@ -104,10 +106,12 @@ export function buildAnswer(model: CatalogModel, req: GenerateRequest, chunkCoun
   } else {
     const last = req.contents[req.contents.length - 1];
     const results = describeToolResults(last?.parts ?? []);
-    const text =
+    const prose =
       results.length > 0
         ? `Simulated ${model.id} answer after ${results}. You asked: "${summary}"`
         : `Simulated ${model.id} reply to: "${summary}"`;
+    // JSON mode (responseMimeType + schema) answers a document that satisfies the schema.
+    const text = structuredText(req, facts, prose) ?? prose;
     candidates = estimateTokens(text);
     for (const piece of splitText(text, chunkCount)) chunks.push([{ text: piece }]);
   }

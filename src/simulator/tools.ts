@@ -285,6 +285,11 @@ interface ArgContext {
   tool: string;
   /** Seeds fixed values (uuids) so one request always gets one answer. */
   seed: string;
+  /**
+   * A model's structured answer (JSON mode) rather than a call's arguments: explanation fields get a
+   * short sentence and other free strings a readable placeholder.
+   */
+  answer?: boolean;
 }
 
 type Schema = Record<string, unknown>;
@@ -398,6 +403,14 @@ function uuidFrom(seed: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
+/** A field that asks the model to explain itself (reasoning, complexity_reasoning, rationale…). */
+const EXPLANATION = /reason|explanation|explain|rationale|justification|thoughts?$|analysis/i;
+
+/** A short sentence about the prompt, for explanation fields of a structured answer. */
+function explanationFor(facts: PromptFacts): string {
+  return `Simulated reasoning about the request "${facts.summary}".`;
+}
+
 const FREE_TEXT =
   /^(description|content|contents|text|message|prompt|query|question|title|explanation|reason|summary|step|instructions?|body|subject|comment|note|new_string|activeform|active_form)$/i;
 
@@ -420,6 +433,7 @@ function stringFor(name: string, s: Schema, ctx: ArgContext): string {
     v = f.urls[0] ?? 'https://example.com/';
   else if (/^(pattern|regex|glob|search|search_term|keyword)$/i.test(name))
     v = f.code[0] ?? f.quoted[0] ?? (/glob/i.test(`${name} ${ctx.tool}`) ? '**/*' : 'TODO');
+  else if (EXPLANATION.test(name) && (ctx.answer === true || !FREE_TEXT.test(name))) v = explanationFor(f);
   else if (FREE_TEXT.test(name)) v = f.summary;
   else if (format === 'date-time') v = '2026-01-01T12:00:00Z';
   else if (format === 'date') v = '2026-01-01';
@@ -429,6 +443,7 @@ function stringFor(name: string, s: Schema, ctx: ArgContext): string {
   else if (format === 'ipv4') v = '127.0.0.1';
   else if (format === 'ipv6') v = '::1';
   else if (format === 'hostname') v = 'example.com';
+  else if (ctx.answer === true && name.length > 0) v = `sample ${words(name)}`;
   else v = 'sample';
   if (typeof s.pattern === 'string') v = matchPattern(s.pattern, v);
   const minLen = num(s.minLength) ?? 0;
@@ -436,6 +451,31 @@ function stringFor(name: string, s: Schema, ctx: ArgContext): string {
   if (v.length < minLen) v = v.padEnd(minLen, v.length > 0 ? v : 'x');
   if (maxLen !== undefined && v.length > maxLen) v = v.slice(0, maxLen);
   return v;
+}
+
+/** "recipe_name" / "recipeName" → "recipe name". */
+function words(name: string): string {
+  return name
+    .replace(/\[\d+\]$/, '')
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .replace(/[_\-.]+/g, ' ')
+    .trim()
+    .toLowerCase();
+}
+
+/**
+ * Bounds a number's description states when the schema gives none ("Complexity score from 1-100.",
+ * "between 0 and 1"), as `minimum` / `maximum`.
+ */
+function describedBounds(s: Schema): Schema {
+  if (s.minimum !== undefined || s.maximum !== undefined || typeof s.description !== 'string') return s;
+  const m = /\b(?:from|between|range|of)\s+(-?\d+(?:\.\d+)?)\s*(?:-|–|to|and)\s*(-?\d+(?:\.\d+)?)\b/i.exec(
+    s.description,
+  );
+  if (!m) return s;
+  const lo = Number(m[1]);
+  const hi = Number(m[2]);
+  return lo < hi ? { ...s, minimum: lo, maximum: hi } : s;
 }
 
 /** The value if it matches the pattern, else a simple candidate that does, else the value. */
@@ -480,9 +520,9 @@ export function valueFor(name: string, schema: unknown, ctx: ArgContext, depth =
     case 'string':
       return stringFor(name, s, ctx);
     case 'integer':
-      return numberFor(s, true);
+      return numberFor(describedBounds(s), true);
     case 'number':
-      return numberFor(s, false);
+      return numberFor(describedBounds(s), false);
     case 'boolean':
       return false;
     case 'null':
@@ -543,8 +583,11 @@ function objectFor(s: Schema, ctx: ArgContext, depth: number): Record<string, un
   }
   const minProps = num(s.minProperties) ?? 0;
   for (const n of Object.keys(props)) if (names.size < minProps) names.add(n);
+  // Gemini's OpenAPI-style schemas may fix the order of the properties (`propertyOrdering`).
+  const ordering = Array.isArray(s.propertyOrdering) ? s.propertyOrdering.map(String) : [];
+  const order = [...new Set([...ordering.filter((n) => Object.hasOwn(props, n)), ...Object.keys(props)])];
   const out: Record<string, unknown> = {};
-  for (const n of Object.keys(props)) if (names.has(n)) out[n] = valueFor(n, props[n], ctx, depth + 1);
+  for (const n of order) if (names.has(n)) out[n] = valueFor(n, props[n], ctx, depth + 1);
   // Required names without a property definition still need a value.
   for (const n of required) if (!Object.hasOwn(out, n)) out[n] = 'sample';
   return out;
@@ -566,6 +609,26 @@ export function argumentsFor(
   };
   const v = valueFor('', schema, ctx);
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+/**
+ * A model's structured answer to the prompt in `facts` (JSON mode): a value that satisfies `schema`
+ * (JSON Schema or Gemini's OpenAPI-style Schema), the same for the same prompt.
+ */
+export function answerFor(schema: unknown, facts: PromptFacts): unknown {
+  return valueFor('', schema, {
+    facts,
+    intent: undefined,
+    root: schema,
+    tool: '',
+    seed: facts.text,
+    answer: true,
+  });
+}
+
+/** The enum value an answer picks: one the prompt names, else the first. */
+export function enumAnswer(values: readonly unknown[], facts: PromptFacts): unknown {
+  return pickEnum(values, { facts, intent: undefined, root: {}, tool: '', seed: facts.text, answer: true });
 }
 
 // ------------------------------------------------------------------ text after a tool result
