@@ -32,6 +32,8 @@ Options:
   --data-dir <DIR>       folder of the usage ledger (default $QUOTA_PILOT_DATA_DIR or ~/.quota-pilot)
   --key <K>              the local key clients must send (default $QUOTA_PILOT_KEY, else a new random key
                          printed once)
+  --first-byte-timeout <S>  seconds to wait for a streamed answer's first byte before trying another
+                         account (default 30; 5–600)
   --quiet                no per-request log lines
 
 Clients: OpenAI  POST /v1/chat/completions, POST /v1/responses (Codex CLI) · Anthropic POST /v1/messages
@@ -68,8 +70,21 @@ export const serveCommand: CliCommand = {
     'data-dir': { type: 'string' },
     key: { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
+    'first-byte-timeout': { type: 'string' },
   },
   async run(values) {
+    const firstByteTimeoutSeconds =
+      values['first-byte-timeout'] === undefined ? 30 : Number(values['first-byte-timeout']);
+    if (
+      !Number.isInteger(firstByteTimeoutSeconds) ||
+      firstByteTimeoutSeconds < 5 ||
+      firstByteTimeoutSeconds > 600
+    ) {
+      process.stderr.write(
+        `quota-pilot serve: --first-byte-timeout must be whole seconds 5–600, got "${String(values['first-byte-timeout'])}"\n`,
+      );
+      return 2;
+    }
     const port = values.port === undefined ? 8383 : Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       process.stderr.write(
@@ -114,6 +129,7 @@ export const serveCommand: CliCommand = {
           : { ...GOOGLE_OAUTH_ENDPOINTS, clientId: credentials[0]?.clientId ?? '' },
         baseUrls: sim ? [sim.baseUrl] : DEFAULT_BASE_URLS,
         proxy: { enabled: true, port, key },
+        firstByteTimeoutSeconds,
         logger: { error: log('error'), warn: log('warn'), info: log('info'), debug: () => {} },
         version: '0.1.0',
       });

@@ -111,6 +111,7 @@ export class ExtensionEngine implements EngineFacade {
       oauth: this.sim ? simulatorOAuth(this.sim) : await this.realOAuth(),
       baseUrls: this.sim ? [this.sim.baseUrl] : s['upstream.baseUrls'],
       userAgent: s['upstream.userAgent'],
+      firstByteTimeoutSeconds: s['upstream.firstByteTimeoutSeconds'],
       proxy: { enabled: s['proxy.enabled'], port: s['proxy.port'], key },
       thresholds: { warn: s['thresholds.warnPercent'] / 100, floor: s['thresholds.floorPercent'] / 100 },
       refreshIntervalSeconds: s.refreshIntervalSeconds,

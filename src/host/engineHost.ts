@@ -52,6 +52,11 @@ export interface EngineHostOptions {
   oauth: OAuthConfig;
   baseUrls: readonly string[];
   userAgent?: string;
+  /**
+   * Longest wait for a streamed answer's first byte before the attempt fails over to another
+   * account; default 30 s.
+   */
+  firstByteTimeoutSeconds?: number;
   /** Keep-alive connections per upstream base URL; default 128. */
   upstreamConnections?: number;
   proxy: { enabled: boolean; port: number; key: string };
@@ -155,6 +160,9 @@ export class EngineHost {
       clock: this.clock,
       // Parallel agents: 16 keep-alive connections per base capped throughput at 16 calls in flight.
       connections: options.upstreamConnections ?? 128,
+      ...(options.firstByteTimeoutSeconds !== undefined
+        ? { timeouts: { firstByteMs: options.firstByteTimeoutSeconds * 1000 } }
+        : {}),
       logger: { debug: (m: string) => this.log.debug(m), warn: (m: string) => this.log.warn(m) },
     } as ConstructorParameters<typeof CloudCodeClient>[0]);
     this.mapper = new ModelMapper(options.modelMapping ?? {}, { log: (line) => this.log.info(line) });

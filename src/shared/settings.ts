@@ -63,6 +63,7 @@ export const SETTINGS = {
     default: DEFAULT_STATUS_FORMAT,
   },
   'upstream.baseUrls': { schema: z.array(httpUrl).min(1).max(10), default: [...DEFAULT_BASE_URLS] },
+  'upstream.firstByteTimeoutSeconds': { schema: z.number().int().min(5).max(600), default: 30 },
   'upstream.userAgent': { schema: z.string().min(1).max(200), default: 'antigravity/1.15.8 quota-pilot' },
   'oauth.clientId': { schema: z.string().max(300), default: '' },
   'oauth.callbackPort': { schema: z.number().int().min(0).max(65535), default: 0 },

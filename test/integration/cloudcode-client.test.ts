@@ -544,3 +544,52 @@ describe('CloudCodeQuotaProvider over a scripted server', () => {
     expect(both.kind).toBe('rate-limited');
   });
 });
+
+describe('first-byte deadline of streamed generations', () => {
+  const gen = {
+    accountId: 'acc',
+    model: 'gemini-3-flash',
+    project: 'p',
+    request: { contents: [{ role: 'user', parts: [{ text: 'hi' }] }] },
+  };
+
+  it('fails a stream whose headers came but whose first event does not, on the virtual clock', async () => {
+    const clock = new VirtualClock(Date.UTC(2026, 0, 1));
+    let opened = false;
+    a.handle(M('streamGenerateContent'), (_r, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.flushHeaders();
+      opened = true; // …and nothing more.
+    });
+    const c = client({ clock, timeouts: { firstByteMs: 20_000 } });
+    const first = c.streamGenerateContent(gen)[Symbol.asyncIterator]().next();
+    const settled = caught(first);
+    for (let i = 0; i < 200 && !opened; i++) await tick(5);
+    await tick(20);
+    await clock.advanceAsync(19_000);
+    let done = false;
+    void settled.then(() => (done = true));
+    await tick(20);
+    expect(done).toBe(false);
+    await clock.advanceAsync(1_000);
+    const e = await settled;
+    expect(e.kind).toBe('transient');
+    expect(e.message).toMatch(/no answer within 20 s \(the upstream stalled\)/);
+    expect(e.retryAfterMs).toBeGreaterThan(0);
+  });
+
+  it('fails at once, without the next base URL, when the headers do not come in time', async () => {
+    let calls = 0;
+    const hold: ServerResponse[] = [];
+    for (const s of [a, b])
+      s.handle(M('streamGenerateContent'), (_r, res) => {
+        calls++;
+        hold.push(res); // never answered
+      });
+    const c = client({ baseUrls: [a.url, b.url], timeouts: { firstByteMs: 300 } });
+    const e = await caught(c.streamGenerateContent(gen)[Symbol.asyncIterator]().next());
+    expect(e.message).toMatch(/the upstream stalled/);
+    expect(calls).toBe(1);
+    for (const res of hold) res.destroy();
+  });
+});

@@ -44,7 +44,11 @@ afterEach(async () => {
   sim = undefined;
 });
 
-async function start(faults: FaultSpec[], limits: Limit[] = []): Promise<string> {
+async function start(
+  faults: FaultSpec[],
+  limits: Limit[] = [],
+  firstByteTimeoutSeconds?: number,
+): Promise<string> {
   sim = await startSimulator({ scenario: scenario([]), port: 0 });
   host = await EngineHost.create({
     dataDir: null,
@@ -53,6 +57,7 @@ async function start(faults: FaultSpec[], limits: Limit[] = []): Promise<string>
     baseUrls: [sim.baseUrl],
     proxy: { enabled: true, port: 0, key: KEY },
     ledger: { limits },
+    ...(firstByteTimeoutSeconds === undefined ? {} : { firstByteTimeoutSeconds }),
   });
   await addSimulatorAccounts(host, sim);
   await host.start();
@@ -156,6 +161,26 @@ describe('answers that say what happened', () => {
     expect(refreshed.status, refreshed.text).toBe(200);
     for (const a of host?.registry.list() ?? []) expect(a.status.kind).toBe('active');
     expect((await post(url, GENERATE, ask)).status).toBe(200);
+  }, 30_000);
+});
+
+describe('a stalled upstream', () => {
+  it('fails a stalled stream over to another account within the first-byte deadline', async () => {
+    const url = await start([{ kind: 'stall', once: true }], [], 0.4);
+    const started = Date.now();
+    const r = await post(url, `/v1beta/models/${MODEL}:streamGenerateContent?alt=sse`, ask);
+    const took = Date.now() - started;
+    expect(r.status, r.text).toBe(200);
+    expect(r.text).toContain('"candidates"');
+    expect(r.text).not.toContain('"error"');
+    expect(sim?.control.stats().faultsFired['stall']).toBe(1);
+    // One first-byte deadline, then another account (not the 60 s headers timeout).
+    expect(took).toBeGreaterThanOrEqual(400);
+    expect(took).toBeLessThan(10_000);
+    // The account that stalled sits out briefly; the others serve.
+    const cooling = host?.manager.listCooldowns() ?? [];
+    expect(cooling.map((c) => c.kind)).toEqual(['transient']);
+    expect((cooling[0]?.until ?? 0) - Date.now()).toBeLessThanOrEqual(15_000);
   }, 30_000);
 });
 

@@ -52,6 +52,24 @@ export interface CloudCodeTimeouts {
   headersMs: number;
   /** Longest silence between two body chunks, ms (also between SSE events). Default 120 s. */
   bodyIdleMs: number;
+  /**
+   * Streamed generation: longest wait for the response headers and then the first server-sent
+   * event, ms. A stall fails the call at once (no other base URL) as a transient error that asks
+   * for a brief cooldown, so the caller moves to another account. Default 30 s.
+   */
+  firstByteMs: number;
+}
+
+/** How long an account that stalled stays out (the cooldown the stall error asks for). */
+export const STALL_COOLDOWN_MS = 15_000;
+
+/** The upstream sent nothing within the first-byte deadline. */
+function stallError(method: string, ms: number): ProviderError {
+  return new ProviderError(
+    'transient',
+    `${method}: no answer within ${Math.round(ms / 100) / 10} s (the upstream stalled); trying another account.`,
+    { retryAfterMs: STALL_COOLDOWN_MS },
+  );
 }
 
 export interface CloudCodeLogger {
@@ -356,7 +374,13 @@ export class CloudCodeClient {
     this.userAgent =
       options.userAgent ??
       `antigravity/${options.clientVersion ?? DEFAULT_CLIENT_VERSION} ${platform()}/${arch()}`;
-    this.timeouts = { connectMs: 10_000, headersMs: 60_000, bodyIdleMs: 120_000, ...options.timeouts };
+    this.timeouts = {
+      connectMs: 10_000,
+      headersMs: 60_000,
+      bodyIdleMs: 120_000,
+      firstByteMs: 30_000,
+      ...options.timeouts,
+    };
     this.clock = options.clock ?? new SystemClock();
     this.onboardAttempts = Math.max(1, options.onboard?.attempts ?? 8);
     this.onboardIntervalMs = Math.max(0, options.onboard?.intervalMs ?? 3_000);
@@ -490,10 +514,22 @@ export class CloudCodeClient {
     opts: GenerateOptions,
   ): AsyncGenerator<GenerateContentResponse, void, undefined> {
     const method = 'streamGenerateContent';
+    const firstByteMs = this.timeouts.firstByteMs;
+    const started = this.clock.now();
     const attempt = await this.sendWithUserProject(method, this.envelope(opts), opts, {
       query: 'alt=sse',
       model: opts.model,
+      firstByteMs,
     });
+    // Headers came; the first event must follow within what is left of the first-byte deadline.
+    let stalled = false;
+    const firstEvent = this.clock.setTimeout(
+      () => {
+        stalled = true;
+        attempt.abort();
+      },
+      firstByteMs - (this.clock.now() - started),
+    );
     const queue: EventSourceMessage[] = [];
     const parser = createParser({ onEvent: (e) => queue.push(e) });
     const decoder = new TextDecoder();
@@ -507,6 +543,7 @@ export class CloudCodeClient {
         if (events === 0 && head.length < 4_096) head += text.slice(0, 4_096 - head.length);
         parser.feed(text);
         events += queue.length;
+        if (events > 0) firstEvent.cancel();
         while (queue.length > 0) {
           const chunkOut = this.streamEvent(queue.shift() as EventSourceMessage, opts.model);
           if (chunkOut) yield chunkOut;
@@ -524,8 +561,10 @@ export class CloudCodeClient {
     } catch (e) {
       if (e instanceof ProviderError) throw e;
       if (opts.signal?.aborted) throw abortedError(method, e);
+      if (stalled) throw stallError(method, firstByteMs);
       throw networkError(method, e);
     } finally {
+      firstEvent.cancel();
       if (!finished) attempt.abort();
       attempt.cleanup();
     }
@@ -609,7 +648,7 @@ export class CloudCodeClient {
     method: string,
     body: unknown,
     opts: CallOptions,
-    extra: { query?: string; model?: string },
+    extra: { query?: string; model?: string; firstByteMs?: number },
   ): Promise<Attempt> {
     try {
       return await this.send(method, body, opts, extra);
@@ -630,7 +669,7 @@ export class CloudCodeClient {
     method: string,
     body: unknown,
     opts: CallOptions,
-    extra: { query?: string; model?: string },
+    extra: { query?: string; model?: string; firstByteMs?: number },
   ): Promise<Attempt> {
     const payload = JSON.stringify(body);
     let forceRefresh = false;
@@ -659,10 +698,17 @@ export class CloudCodeClient {
             headers: this.headers(token, opts, extra.query !== undefined),
             body: payload,
             signal: controller.signal,
+            ...(extra.firstByteMs === undefined ? {} : { headersTimeout: extra.firstByteMs }),
           });
         } catch (e) {
           cleanup();
           if (opts.signal?.aborted) throw abortedError(method, e);
+          if (
+            extra.firstByteMs !== undefined &&
+            (e as { code?: unknown } | null)?.code === 'UND_ERR_HEADERS_TIMEOUT'
+          ) {
+            throw stallError(method, extra.firstByteMs);
+          }
           lastError = networkError(method, e);
           this.options.logger?.debug(
             `${method}: ${base.origin} failed (${lastError.message}); trying the next base`,
