@@ -308,15 +308,18 @@ function toolConfigOf(
   if (choice === 'none') return { functionCallingConfig: { mode: 'NONE' } };
   if (choice === 'auto') return { functionCallingConfig: { mode: 'AUTO' } };
   if (choice === 'required') return { functionCallingConfig: { mode: 'ANY' } };
+  // A tool_choice names a tool as the client knows it: plainly, or (inside a namespace) by its own name.
   const named = (name: unknown, field: string): string => {
-    const flat = typeof name === 'string' ? name : '';
-    if (!index.has(flat)) {
-      throw new RequestValidationError(
-        `${field}: no function or custom tool named "${flat}" is declared in tools; name one of them or use "auto".`,
-        field,
-      );
-    }
-    return flat;
+    const wanted = typeof name === 'string' ? name : '';
+    if (index.has(wanted)) return wanted;
+    const inNamespace = [...index].filter(([, ref]) => ref.name === wanted).map(([flat]) => flat);
+    if (inNamespace.length === 1) return inNamespace[0] as string;
+    throw new RequestValidationError(
+      inNamespace.length > 1
+        ? `${field}: "${wanted}" names tools in several namespaces (${inNamespace.join(', ')}); use "allowed_tools" with the namespace.`
+        : `${field}: no function or custom tool named "${wanted}" is declared in tools; name one of them or use "auto".`,
+      field,
+    );
   };
   if (choice.type === 'function' || choice.type === 'custom') {
     return {

@@ -338,6 +338,15 @@ describe('Responses request → Gemini', () => {
         tools: [{ type: 'function', name: 'read', namespace: 'fs' }],
       },
     });
+    const inNamespace = translateResponsesRequest({
+      model: 'm',
+      input: 'Hi',
+      tools: TOOLS,
+      tool_choice: { type: 'function', name: 'read' },
+    });
+    expect(inNamespace.request.toolConfig).toEqual({
+      functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['fs__read'] },
+    });
     expect(allowed.request.toolConfig).toEqual({
       functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['fs__read'] },
     });
