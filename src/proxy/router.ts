@@ -7,8 +7,14 @@ import type { ErrorFormat } from './clientErrors';
 
 type Headers = Readonly<Record<string, string | string[] | undefined>>;
 
-/** The format a route answers in: fixed, or chosen from the request headers (shared paths). */
-export type FormatPick = ErrorFormat | ((headers: Headers) => ErrorFormat);
+/** What a format choice may look at. */
+export interface RequestView {
+  headers: Headers;
+  query: URLSearchParams;
+}
+
+/** The format a route answers in: fixed, or chosen from the request (paths several APIs share). */
+export type FormatPick = ErrorFormat | ((req: RequestView) => ErrorFormat);
 
 export interface RouteMatch<H> {
   handler: H;
@@ -65,11 +71,12 @@ export class Router<H> {
 }
 
 /** The error format of a route result: the route's own, else guessed from the path. */
-export function formatOf(result: RouteResult<unknown>, path: string, headers: Headers): ErrorFormat {
+export function formatOf(result: RouteResult<unknown>, url: URL, headers: Headers): ErrorFormat {
+  const req: RequestView = { headers, query: url.searchParams };
   const pick =
     result.kind === 'not-found' ? undefined : result.kind === 'match' ? result.match.format : result.format;
-  if (pick === undefined) return formatForPath(path, headers);
-  return typeof pick === 'function' ? pick(headers) : pick;
+  if (pick === undefined) return formatForPath(url.pathname, req);
+  return typeof pick === 'function' ? pick(req) : pick;
 }
 
 function safeDecode(v: string): string {
@@ -80,13 +87,25 @@ function safeDecode(v: string): string {
   }
 }
 
+/**
+ * `/v1/models` and `/v1/models/{id}` are shared by OpenAI, Anthropic and Gemini (v1) clients. They
+ * differ in what their SDKs send: Anthropic's always send `anthropic-version`; Google's send the key
+ * as `x-goog-api-key` (or `?key=`) and identify themselves in `x-goog-api-client`; OpenAI-style
+ * clients send `Authorization: Bearer`. Anything else gets OpenAI's shape.
+ */
+export function sharedV1Format(req: RequestView): 'openai' | 'anthropic' | 'gemini' {
+  const h = req.headers;
+  if (h['anthropic-version'] !== undefined) return 'anthropic';
+  if (h['x-goog-api-key'] !== undefined || h['x-goog-api-client'] !== undefined || req.query.has('key')) {
+    return 'gemini';
+  }
+  return 'openai';
+}
+
 /** Which client format an unknown path most likely speaks, for its 404. */
-export function formatForPath(path: string, headers: Headers): ErrorFormat {
+export function formatForPath(path: string, req: RequestView): ErrorFormat {
   if (path.startsWith('/v1/messages')) return 'anthropic';
   if (path.startsWith('/v1beta/') || path === '/v1beta') return 'gemini';
-  if (path === '/v1/models' || path.startsWith('/v1/models/')) {
-    return headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
-  }
-  if (path.startsWith('/v1/')) return 'openai';
+  if (path.startsWith('/v1/')) return sharedV1Format(req);
   return 'admin';
 }

@@ -236,7 +236,7 @@ export class ProxyServer {
     let deadline: TimerHandle | undefined;
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const found = this.router.find(req.method ?? 'GET', url.pathname);
-    const format: ErrorFormat = formatOf(found, url.pathname, req.headers);
+    const format: ErrorFormat = formatOf(found, url, req.headers);
     const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
     const cors = corsHeaders(origin);
 
@@ -333,6 +333,12 @@ export class ProxyServer {
       if (url.pathname === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
         routeName = 'healthz';
         sendJson(200, { ok: true, version: this.options.version ?? '0.0.0', pid: process.pid });
+        return;
+      }
+      if (url.pathname === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
+        // Clients probe the base URL without a key (Claude Code sends HEAD /): say what answers here.
+        routeName = 'root';
+        sendJson(200, { ok: true, service: 'Quota Pilot proxy' });
         return;
       }
       this.keys.check(presentedKey(req.headers, url));

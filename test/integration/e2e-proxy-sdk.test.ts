@@ -155,6 +155,29 @@ describe('official SDKs through the proxy', () => {
     }
     expect(text).toContain('Stream Gemini');
   });
+
+  it('Gemini on /v1 (the @google/genai 3.x default): generate, stream, countTokens, models', async () => {
+    const ai = new GoogleGenAI({ apiKey: KEY, httpOptions: { baseUrl: url, apiVersion: 'v1' } });
+    const r = await ai.models.generateContent({ model: 'gemini-3-flash', contents: 'Hi v1' });
+    expect(r.text).toContain('Hi v1');
+    let text = '';
+    for await (const c of await ai.models.generateContentStream({
+      model: 'gemini-3-flash',
+      contents: 'Stream v1',
+    })) {
+      text += c.text ?? '';
+    }
+    expect(text).toContain('Stream v1');
+    const counted = await ai.models.countTokens({ model: 'gemini-3-flash', contents: 'count me' });
+    expect(counted.totalTokens).toBeGreaterThan(0);
+    // GET /v1/models is shared with OpenAI's list: the Gemini SDK gets Gemini's shape.
+    const names: string[] = [];
+    for await (const m of await ai.models.list()) names.push(m.name ?? '');
+    expect(names).toContain('models/gemini-3-flash');
+    expect((await ai.models.get({ model: 'gemini-3-flash' })).name).toBe('models/gemini-3-flash');
+    const openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: KEY, maxRetries: 0 });
+    expect((await openai.models.list()).data.map((m) => m.id)).toContain('gemini-3-flash');
+  });
 });
 
 describe('routing and failover', () => {

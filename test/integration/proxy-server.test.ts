@@ -156,6 +156,48 @@ describe('proxy server', () => {
     expect(r.body).not.toContain(KEY);
   });
 
+  it('answers HEAD / and GET / without a key, naming the service and nothing else', async () => {
+    await start(new FakeBackend());
+    const head = await call('/', { method: 'HEAD' });
+    expect([head.status, head.body]).toEqual([200, '']);
+    const get = await call('/');
+    expect(get.status).toBe(200);
+    expect(JSON.parse(get.body)).toEqual({ ok: true, service: 'Quota Pilot proxy' });
+    // Other paths still need the key.
+    expect((await call('/x')).status).toBe(401);
+  });
+
+  it('answers GET /v1/models in the format of the client that asks', async () => {
+    await start(new FakeBackend());
+    const bearer = { authorization: `Bearer ${KEY}` };
+    const openai = JSON.parse((await call('/v1/models', { headers: bearer })).body) as { object: string };
+    expect(openai.object).toBe('list');
+    const anthropic = JSON.parse(
+      (await call('/v1/models', { headers: { 'x-api-key': KEY, 'anthropic-version': '2023-06-01' } })).body,
+    ) as { has_more: boolean };
+    expect(anthropic.has_more).toBe(false);
+    const geminiHeaders: Array<Record<string, string>> = [
+      { 'x-goog-api-key': KEY },
+      { 'x-goog-api-client': 'genai-js/3', ...bearer },
+    ];
+    for (const headers of geminiHeaders) {
+      const gemini = JSON.parse((await call('/v1/models', { headers })).body) as { models: unknown[] };
+      expect(gemini.models).toHaveLength(1);
+      const one = JSON.parse((await call('/v1/models/gemini-3-flash', { headers })).body) as { name: string };
+      expect(one.name).toBe('models/gemini-3-flash');
+    }
+    const viaQuery = await call(`/v1/models?key=${KEY}`);
+    expect(JSON.parse(viaQuery.body)).toHaveProperty('models');
+    // A Gemini client without the key gets its own error shape, on /v1 as on /v1beta.
+    const refused = await call('/v1/models/gemini-3-flash:generateContent', {
+      method: 'POST',
+      headers: { 'x-goog-api-key': 'wrong-key-0123456789' },
+      body: GEMINI_BODY,
+    });
+    expect(refused.status).toBe(401);
+    expect(errorShape('gemini', refused.body)).toBe('UNAUTHENTICATED');
+  });
+
   for (const [format, [path, body]] of Object.entries(ROUTES)) {
     it(`refuses in the ${format} format: missing/wrong key, foreign Host, foreign Origin, oversized body`, async () => {
       await start(new FakeBackend(), { maxBodyBytes: 1024 });

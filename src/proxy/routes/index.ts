@@ -1,6 +1,6 @@
 /** The route table: every path the proxy answers, its metric name, error format and handler. */
 import { HttpError } from '../clientErrors';
-import { Router } from '../router';
+import { Router, sharedV1Format } from '../router';
 import type {
   ClientCodec,
   ClientFormat,
@@ -68,6 +68,8 @@ function storedResponse(codecs: Codecs, remove: boolean): RouteHandler {
 
 /** Model ids in Gemini paths: letters, digits and . - _ (the "models/" prefix is part of the path). */
 const MODEL = '(?<model>[A-Za-z0-9._@-]+)';
+/** The Gemini API answers on /v1beta and /v1 alike (@google/genai 3.x calls /v1 by default). */
+const GEMINI = '/(?:v1beta|v1)/models';
 
 async function countTokens(ctx: RouteContext, codec: CountTokensCodec, pathModel?: string): Promise<void> {
   const { model: clientModel, request } = codec.parse(await ctx.json(), pathModel);
@@ -92,11 +94,6 @@ async function streamGemini(ctx: RouteContext, codecs: Codecs): Promise<void> {
   await handleGenerate(ctx, need(codecs, 'gemini'), { model: ctx.params.model ?? '', stream: true });
 }
 
-/** `/v1/models` is shared: Anthropic clients send `anthropic-version`, everyone else gets OpenAI's list. */
-function v1ModelsFormat(headers: Readonly<Record<string, string | string[] | undefined>>): ClientFormat {
-  return headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
-}
-
 export function buildRouter(codecs: Codecs): Router<RouteHandler> {
   const r = new Router<RouteHandler>();
   const generate =
@@ -108,7 +105,7 @@ export function buildRouter(codecs: Codecs): Router<RouteHandler> {
   const listModels: RouteHandler = (ctx) => models.listModels(ctx, modelsOf(ctx));
   const getModel: RouteHandler = (ctx) => models.getModel(ctx, modelsOf(ctx));
 
-  // OpenAI
+  // OpenAI; GET /v1/models[/id] answers in the asking client's format (sharedV1Format)
   r.add('POST', /^\/v1\/chat\/completions$/, 'openai.chat', generate('openai'), 'openai');
   r.add('POST', /^\/v1\/responses$/, 'responses', generate('responses'), 'responses');
   r.add(
@@ -125,8 +122,8 @@ export function buildRouter(codecs: Codecs): Router<RouteHandler> {
     storedResponse(codecs, true),
     'responses',
   );
-  r.add('GET', /^\/v1\/models$/, 'models.list', listModels, v1ModelsFormat);
-  r.add('GET', /^\/v1\/models\/(?<model>[^/]+)$/, 'models.get', getModel, v1ModelsFormat);
+  r.add('GET', /^\/v1\/models$/, 'models.list', listModels, sharedV1Format);
+  r.add('GET', /^\/v1\/models\/(?<model>[^/]+)$/, 'models.get', getModel, sharedV1Format);
   // Anthropic
   r.add('POST', /^\/v1\/messages$/, 'anthropic.messages', generate('anthropic'), 'anthropic');
   r.add(
@@ -139,21 +136,21 @@ export function buildRouter(codecs: Codecs): Router<RouteHandler> {
   // Gemini
   r.add(
     'POST',
-    new RegExp(`^/v1beta/models/${MODEL}:generateContent$`),
+    new RegExp(`^${GEMINI}/${MODEL}:generateContent$`),
     'gemini.generate',
     (ctx) => handleGenerate(ctx, need(codecs, 'gemini'), { model: ctx.params.model ?? '', stream: false }),
     'gemini',
   );
   r.add(
     'POST',
-    new RegExp(`^/v1beta/models/${MODEL}:streamGenerateContent$`),
+    new RegExp(`^${GEMINI}/${MODEL}:streamGenerateContent$`),
     'gemini.stream',
     (ctx) => streamGemini(ctx, codecs),
     'gemini',
   );
   r.add(
     'POST',
-    new RegExp(`^/v1beta/models/${MODEL}:countTokens$`),
+    new RegExp(`^${GEMINI}/${MODEL}:countTokens$`),
     'gemini.count_tokens',
     (ctx) => countTokens(ctx, needCount(codecs, 'gemini'), ctx.params.model ?? ''),
     'gemini',

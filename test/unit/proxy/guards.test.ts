@@ -67,9 +67,15 @@ describe('router and error formats', () => {
     });
     expect(r.find('POST', '/m/x')).toEqual({ kind: 'method-not-allowed', allow: ['GET'], format: 'gemini' });
     expect(r.find('GET', '/x').kind).toBe('not-found');
-    expect(formatForPath('/v1/models', { 'anthropic-version': '2023-06-01' })).toBe('anthropic');
-    expect(formatForPath('/v1beta/models/x:countTokens', {})).toBe('gemini');
-    expect(formatForPath('/v1/chat/completions', {})).toBe('openai');
+    const q = new URLSearchParams();
+    expect(formatForPath('/v1/models', { headers: { 'anthropic-version': '2023-06-01' }, query: q })).toBe(
+      'anthropic',
+    );
+    expect(formatForPath('/v1beta/models/x:countTokens', { headers: {}, query: q })).toBe('gemini');
+    expect(formatForPath('/v1/models/x:embed', { headers: { 'x-goog-api-key': 'k' }, query: q })).toBe(
+      'gemini',
+    );
+    expect(formatForPath('/v1/chat/completions', { headers: {}, query: q })).toBe('openai');
   });
 
   it('writes errors in each client shape', () => {
