@@ -17,3 +17,15 @@ export function formatIssues(
     .map((i) => `${i.path.length > 0 ? i.path.map(String).join('.') : '(root)'}: ${i.message}`)
     .join('; ');
 }
+
+/**
+ * Quota Pilot's own code failed while preparing or handling a call (a request it cannot serialise,
+ * a bug): neither the upstream's nor the account's fault. Never retried on other accounts and never
+ * counted against an account.
+ */
+export class LocalFailure extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LocalFailure';
+  }
+}

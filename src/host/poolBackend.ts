@@ -14,6 +14,7 @@ import type { Clock } from '../core/clock';
 import type { Lease } from '../core/pool/accountPool';
 import type { AccountPool } from '../core/pool/accountPool';
 import { NoAccountCanServeError } from '../core/pool/accountPool';
+import { LocalFailure } from '../core/errors';
 import { ProviderError } from '../core/provider';
 import type { StateStore } from '../core/stateStore';
 import type { UsageLedger } from '../core/ledger/ledger';
@@ -139,6 +140,19 @@ function toBackendError(err: ProviderError): BackendError {
   }
 }
 
+/**
+ * Our own code failed (the call could not be built or serialised, a stack overflow): not the
+ * upstream's or the account's fault. Answered 500 without retrying elsewhere or blaming the account.
+ */
+function localFailure(err: unknown): BackendError | undefined {
+  if (!(err instanceof LocalFailure) && !(err instanceof RangeError)) return undefined;
+  return new BackendError(
+    'internal',
+    'Quota Pilot could not prepare the upstream call for this request (an internal error, written to the Quota Pilot log); no account was used. Simplify the request, or report the problem if it persists.',
+    { cause: err },
+  );
+}
+
 function asProviderError(err: unknown): ProviderError {
   if (err instanceof ProviderError) return err;
   if (err instanceof Error && err.name === 'AbortError')
@@ -261,7 +275,7 @@ export class PoolBackend implements ProxyBackend {
         signal: call.signal,
       });
     } catch (err) {
-      throw toBackendError(asProviderError(err));
+      throw localFailure(err) ?? toBackendError(asProviderError(err));
     }
   }
 
@@ -343,6 +357,11 @@ export class PoolBackend implements ProxyBackend {
         }
         return result;
       } catch (err) {
+        const local = localFailure(err);
+        if (local) {
+          this.o.pool.release(lease, { kind: 'aborted' });
+          throw local;
+        }
         const e = asProviderError(err);
         if (e.kind === 'aborted' || call.signal.aborted) {
           this.o.pool.release(lease, { kind: 'aborted' });
@@ -424,6 +443,11 @@ export class PoolBackend implements ProxyBackend {
               else if (r.value.usageMetadata) last = r.value;
               return r;
             } catch (err) {
+              const local = localFailure(err);
+              if (local) {
+                settle({ kind: 'aborted' });
+                throw local;
+              }
               const e = asProviderError(err);
               settle(e.kind === 'aborted' ? { kind: 'aborted' } : { kind: 'error', error: e });
               throw toBackendError(e);

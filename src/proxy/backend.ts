@@ -133,7 +133,9 @@ export type BackendErrorKind =
   /** The call ran past its deadline (504). */
   | 'timeout'
   /** The call was cancelled (client gone or server stopping). */
-  | 'aborted';
+  | 'aborted'
+  /** Quota Pilot's own code failed (500); no account was blamed. */
+  | 'internal';
 
 const DEFAULT_STATUS: Record<BackendErrorKind, number> = {
   'invalid-request': 400,
@@ -146,6 +148,7 @@ const DEFAULT_STATUS: Record<BackendErrorKind, number> = {
   upstream: 502,
   timeout: 504,
   aborted: 499,
+  internal: 500,
 };
 
 export interface BackendErrorInit {

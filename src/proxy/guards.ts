@@ -6,6 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { HttpError } from './clientErrors';
+import { checkJsonDepth } from './translate/common';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -194,15 +195,21 @@ export function readBody(req: IncomingMessage, limit: number, signal: AbortSigna
   });
 }
 
-/** Parses a JSON body, or throws a 400 saying what was wrong. */
+/**
+ * Parses a JSON body, or throws a 400 saying what was wrong; a body nested deeper than
+ * MAX_JSON_DEPTH is refused with a 400 naming the field (RequestValidationError).
+ */
 export function parseJson(body: Buffer): unknown {
   if (body.length === 0) throw new HttpError(400, 'The request body is empty; send a JSON object.');
+  let value: unknown;
   try {
-    return JSON.parse(body.toString('utf8')) as unknown;
+    value = JSON.parse(body.toString('utf8')) as unknown;
   } catch (err) {
     throw new HttpError(
       400,
       `The request body is not valid JSON (${err instanceof Error ? err.message : String(err)}); send a JSON object with Content-Type: application/json.`,
     );
   }
+  checkJsonDepth(value);
+  return value;
 }

@@ -471,5 +471,7 @@ export class ProxyServer {
 }
 
 function errorText(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause instanceof Error ? ` (cause: ${err.cause.name}: ${err.cause.message})` : '';
+  return `${err.name}: ${err.message}${cause}`;
 }

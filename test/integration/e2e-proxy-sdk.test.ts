@@ -297,6 +297,109 @@ describe('routing and failover', () => {
     expect(used).toBeGreaterThanOrEqual(2);
   });
 
+  it('answers a body nested 10,000 levels deep with 400 in every format; no account is touched', async () => {
+    // Built as text: serialising such a value overflows the stack (which is the point).
+    const nested = '{"a":'.repeat(10_000) + '"leaf"' + '}'.repeat(10_000);
+    const user = { role: 'user' as const, content: 'hi' };
+    const withDeep = (body: unknown): string => JSON.stringify(body).replace('"__DEEP__"', nested);
+    const cases: Array<[string, string, RegExp]> = [
+      [
+        '/v1beta/models/gemini-3-flash:generateContent',
+        withDeep({
+          contents: [{ role: 'user', parts: [{ text: 'hi' }] }],
+          generationConfig: { responseSchema: '__DEEP__' },
+        }),
+        /generationConfig\.responseSchema/,
+      ],
+      [
+        '/v1/messages',
+        withDeep({
+          model: 'gemini-3-flash',
+          max_tokens: 10,
+          messages: [
+            user,
+            { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'f', input: '__DEEP__' }] },
+          ],
+        }),
+        /messages\.1\.content\.0\.input/,
+      ],
+      [
+        '/v1/messages/count_tokens',
+        withDeep({
+          model: 'gemini-3-flash',
+          messages: [{ role: 'user', content: [{ type: 'text', text: 'x', extra: '__DEEP__' }] }],
+        }),
+        /messages\.0\.content\.0\.extra/,
+      ],
+      [
+        '/v1/chat/completions',
+        JSON.stringify({
+          model: 'gemini-3-flash',
+          messages: [
+            user,
+            {
+              role: 'assistant',
+              tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: nested } }],
+            },
+            { role: 'tool', tool_call_id: 'c1', content: 'ok' },
+          ],
+        }),
+        /messages\.1\.tool_calls\.0\.function\.arguments/,
+      ],
+    ];
+    const before = sim.control.stats().perAccount;
+    for (const [path, body, field] of cases) {
+      const r = await fetch(`${url}${path}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${KEY}`,
+          'content-type': 'application/json',
+          'anthropic-version': '2023-06-01',
+        },
+        body,
+      });
+      const text = await r.text();
+      expect(r.status, `${path}: ${text.slice(0, 300)}`).toBe(400);
+      expect(text).toMatch(/deeper than 100 levels/);
+      expect(text).toMatch(field);
+      expect(text).not.toMatch(/Maximum call stack|RangeError|at .*\.ts/);
+    }
+    // Nothing reached the upstream, no account was cooled down, and the next request is served.
+    expect(sim.control.stats().perAccount).toEqual(before);
+    expect(host.state.snapshot().cooldowns).toEqual([]);
+    const openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: KEY, maxRetries: 0 });
+    const ok = await openai.chat.completions.create({ model: 'gemini-3-flash', messages: [user] });
+    expect(ok.choices[0]?.message.content).toContain('hi');
+  });
+
+  it('a call our own code cannot serialise is a 500 that blames no account and is not retried', async () => {
+    const before = sim.control.stats().perAccount;
+    const attempts: string[] = [];
+    const call = host.backend.generate({
+      model: 'gemini-3-flash',
+      // A BigInt cannot be serialised: the failure is ours, before any byte goes upstream.
+      request: { contents: [{ role: 'user', parts: [{ text: 'hi' }] }], labels: { n: 1n } } as never,
+      sessionKey: 's-local',
+      signal: new AbortController().signal,
+      reporter: {
+        attempt: ({ accountLabel }) => attempts.push(accountLabel),
+        upstreamError: () => {},
+        failover: () => {},
+      },
+    });
+    await expect(call).rejects.toMatchObject({ kind: 'internal', status: 500 });
+    await expect(call).rejects.not.toThrow(/BigInt/);
+    expect(attempts).toHaveLength(1);
+    expect(host.state.snapshot().cooldowns).toEqual([]);
+    expect(sim.control.stats().perAccount).toEqual(before);
+    const openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: KEY, maxRetries: 0 });
+    const ok = await openai.chat.completions.create({
+      model: 'gemini-3-flash',
+      messages: [{ role: 'user', content: 'after' }],
+    });
+    expect(ok.choices[0]?.message.content).toContain('after');
+  });
+
   it('refuses a wrong key, a foreign Origin, a non-loopback Host and an oversized body', async () => {
     const post = (headers: Record<string, string>, body = '{}') =>
       fetch(`${url}/v1/chat/completions`, {

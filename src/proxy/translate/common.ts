@@ -127,6 +127,64 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown, what: s
 }
 
 /** Hex SHA-256 of `text` (ids and keys derived from content). */
+// ---------------------------------------------------------------------------------------------
+// Nesting depth
+
+/**
+ * How deep client JSON may nest (objects and arrays). Real requests stay far below (tool schemas and
+ * arguments a few dozen levels at most); deeper bodies are refused before any of our code recurses
+ * over them (serialising a 10,000-level body for the upstream overflows the stack).
+ */
+export const MAX_JSON_DEPTH = 100;
+
+interface PathNode {
+  key: string;
+  parent: PathNode | undefined;
+}
+
+function renderPath(node: PathNode | undefined, prefix: string): string {
+  const keys: string[] = [];
+  for (let n = node; n; n = n.parent) keys.push(n.key);
+  keys.reverse();
+  const shown = keys.length > 8 ? [...keys.slice(0, 6), '…', ...keys.slice(-1)] : keys;
+  const path = shown.join('.');
+  return prefix === '' ? path || '(body)' : path === '' ? prefix : `${prefix}.${path}`;
+}
+
+/**
+ * The dotted path of the first object or array nested deeper than `max` levels in `value`, or
+ * undefined when none is. Iterative, so it is safe on any depth.
+ */
+export function tooDeepPath(value: unknown, max = MAX_JSON_DEPTH, prefix = ''): string | undefined {
+  const stack: Array<{ v: unknown; depth: number; at: PathNode | undefined }> = [
+    { v: value, depth: 1, at: undefined },
+  ];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const { v, depth, at } = item;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > max) return renderPath(at, prefix);
+    const entries: Array<[string, unknown]> = Array.isArray(v)
+      ? v.map((x: unknown, i): [string, unknown] => [String(i), x])
+      : Object.entries(v);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [key, x] = entries[i] as [string, unknown];
+      if (typeof x === 'object' && x !== null)
+        stack.push({ v: x, depth: depth + 1, at: { key, parent: at } });
+    }
+  }
+  return undefined;
+}
+
+/** Throws a RequestValidationError (400) naming the field when `value` nests deeper than allowed. */
+export function checkJsonDepth(value: unknown, field = ''): void {
+  const at = tooDeepPath(value, MAX_JSON_DEPTH, field);
+  if (at === undefined) return;
+  throw new RequestValidationError(
+    `${at}: the JSON nests deeper than ${MAX_JSON_DEPTH} levels, the most Quota Pilot accepts; flatten that field and send the request again.`,
+    at,
+  );
+}
+
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }

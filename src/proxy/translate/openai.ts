@@ -18,6 +18,7 @@ import {
   type SignatureStore,
   type StopKind,
   type StreamTranslator,
+  checkJsonDepth,
   deriveSessionKey,
   firstCandidateParts,
   normalizeUsage,
@@ -178,6 +179,7 @@ export function parseArguments(args: string, field: string): Record<string, unkn
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new RequestValidationError(`${field}: the tool-call arguments must be a JSON object.`, field);
   }
+  checkJsonDepth(parsed, field);
   return parsed as Record<string, unknown>;
 }
 

@@ -11,6 +11,7 @@ import type { Clock } from '../../core/clock';
 import { SystemClock } from '../../core/clock';
 import { DEFAULT_CATALOG, SUMMARY_GROUP_NAMES, catalogModel, type SummaryGroup } from '../../core/catalog';
 import { ProviderError } from '../../core/provider';
+import { LocalFailure } from '../../core/errors';
 import type { AccountStatus, ModelQuota, QuotaBucket, QuotaWindow, Tier } from '../../core/types';
 import { parseTimestamp } from './duration';
 import { abortedError, classifyError, networkError } from './errors';
@@ -671,7 +672,17 @@ export class CloudCodeClient {
     opts: CallOptions,
     extra: { query?: string; model?: string; firstByteMs?: number },
   ): Promise<Attempt> {
-    const payload = JSON.stringify(body);
+    let payload: string;
+    try {
+      payload = JSON.stringify(body);
+    } catch (e) {
+      // Our side cannot build the call (e.g. a body nested too deep for the serialiser): not an
+      // upstream failure, so it must not be retried elsewhere or cool the account down.
+      throw new LocalFailure(
+        `${method}: the request could not be serialised (${e instanceof Error ? e.message : String(e)})`,
+        { cause: e },
+      );
+    }
     let forceRefresh = false;
     let rejectedToken: string | undefined;
     for (let authTry = 0; authTry < 2; authTry++) {
