@@ -213,3 +213,38 @@ export function parseJson(body: Buffer): unknown {
   checkJsonDepth(value);
   return value;
 }
+
+/** Refuses a request that carries more than one `Host` header (node keeps only the first). */
+export function checkSingleHost(rawHeaders: readonly string[]): void {
+  let hosts = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]?.toLowerCase() === 'host') hosts++;
+  if (hosts > 1) {
+    throw new HttpError(400, `The request has ${hosts} Host headers; send exactly one.`);
+  }
+}
+
+/**
+ * Checks the body headers of a JSON route: `Content-Type` must be JSON (`application/json` or a
+ * `+json` type, parameters allowed; an absent one is accepted, as scripts often omit it), and the body
+ * must not be compressed (`Content-Encoding` other than identity), since the proxy does not decode it.
+ * Refusals are 415 saying what to send.
+ */
+export function checkJsonBodyHeaders(headers: IncomingHttpHeaders): void {
+  const type = headers['content-type'];
+  if (type !== undefined) {
+    const media = (type.split(';')[0] ?? '').trim().toLowerCase();
+    if (media !== 'application/json' && !/^application\/[\w.+-]+\+json$/.test(media)) {
+      throw new HttpError(
+        415,
+        `Content-Type "${type.slice(0, 100)}" is not JSON; send the body as JSON with Content-Type: application/json.`,
+      );
+    }
+  }
+  const encoding = headers['content-encoding'];
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity' && encoding.trim() !== '') {
+    throw new HttpError(
+      415,
+      `Content-Encoding "${encoding.slice(0, 100)}" is not supported; send the request body uncompressed.`,
+    );
+  }
+}

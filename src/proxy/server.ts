@@ -19,7 +19,9 @@ import {
 } from './clientErrors';
 import {
   checkHost,
+  checkJsonBodyHeaders,
   checkOrigin,
+  checkSingleHost,
   corsHeaders,
   KeyChecker,
   parseJson,
@@ -54,6 +56,10 @@ export interface ProxyServerOptions {
   port?: number;
   /** Request body cap in bytes (default 20 MiB). */
   maxBodyBytes?: number;
+  /** How long a client may take to send its whole body, in milliseconds (default 30 s); 0 disables. */
+  bodyTimeoutMs?: number;
+  /** Open connections at most (default 256); one more is answered 503 and closed. */
+  maxConnections?: number;
   /** Per-request deadline in milliseconds (default 10 minutes); 0 disables. */
   requestTimeoutMs?: number;
   /** Idle time before an SSE keep-alive comment (default 15 s); 0 disables. */
@@ -77,6 +83,8 @@ export interface ModelNameResolver {
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
+export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
+export const DEFAULT_MAX_CONNECTIONS = 256;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10 * 60_000;
 export const DEFAULT_SSE_KEEPALIVE_MS = 15_000;
 
@@ -117,7 +125,12 @@ export class ProxyServer {
     this.server.headersTimeout = 35_000;
     // Deadlines are ours (per request, configurable); node's own request timeout would cut long uploads.
     this.server.requestTimeout = 0;
+    const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     this.server.on('connection', (socket: Socket) => {
+      if (this.sockets.size >= maxConnections) {
+        refuseConnection(socket, maxConnections);
+        return;
+      }
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });
@@ -318,6 +331,7 @@ export class ProxyServer {
     };
 
     try {
+      checkSingleHost(req.rawHeaders);
       checkHost(req.headers.host, this.boundPort);
       checkOrigin(origin);
       if (req.method === 'OPTIONS') {
@@ -397,12 +411,7 @@ export class ProxyServer {
         reporter,
         clock: this.clock,
         log,
-        json: () =>
-          (bodyRead ??= readBody(
-            req,
-            this.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-            controller.signal,
-          ).then(parseJson)),
+        json: () => (bodyRead ??= this.readJson(req, controller.signal)),
         sendJson,
         sse: () =>
           (writer ??= new SseWriter(res, {
@@ -426,9 +435,11 @@ export class ProxyServer {
       await found.match.handler(ctx);
     } catch (err) {
       sendError(controller.signal.aborted ? controller.signal.reason : err);
-      if (err instanceof HttpError && err.status === 413) {
+      if (err instanceof HttpError && (err.status === 413 || err.status === 415 || err.status === 408)) {
         // The rest of the body is not read; do not keep the connection.
         res.shouldKeepAlive = false;
+        // A stalled body would keep the socket open after the answer: close it once the answer is out.
+        if (err.status === 408) res.once('finish', () => req.socket.destroy());
       }
     } finally {
       deadline?.cancel();
@@ -442,6 +453,38 @@ export class ProxyServer {
       this.logLine(req.method ?? '?', routeName, url.pathname, status, ended - started, log);
       this.inFlight.delete(flight);
       finish();
+    }
+  }
+
+  /**
+   * Reads and parses a JSON body: body headers checked first (415), size-capped (413), and within the
+   * body deadline (408) so a client that stalls its body does not hold the socket until the request
+   * deadline.
+   */
+  private async readJson(req: IncomingMessage, signal: AbortSignal): Promise<unknown> {
+    checkJsonBodyHeaders(req.headers);
+    const bodyMs = this.options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+    const reading = new AbortController();
+    const onAbort = (): void => reading.abort(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    const timer =
+      bodyMs > 0
+        ? this.clock.setTimeout(() => {
+            reading.abort(
+              new HttpError(
+                408,
+                `The request body did not arrive within ${Math.round(bodyMs / 1000)} s; send the whole body at once.`,
+              ),
+            );
+          }, bodyMs)
+        : undefined;
+    try {
+      const body = await readBody(req, this.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, reading.signal);
+      return parseJson(body);
+    } finally {
+      timer?.cancel();
+      signal.removeEventListener('abort', onAbort);
     }
   }
 
@@ -468,6 +511,22 @@ export class ProxyServer {
     if (status >= 500) this.logger.warn(line);
     else this.logger.info(line);
   }
+}
+
+/** Answers a connection over the cap with a 503 (before any request is read) and closes it. */
+function refuseConnection(socket: Socket, max: number): void {
+  const body = JSON.stringify({
+    error: {
+      code: 503,
+      message: `Quota Pilot has ${max} connections open, its limit; close idle connections or retry in a moment.`,
+      status: 'UNAVAILABLE',
+    },
+  });
+  socket.on('error', () => socket.destroy());
+  socket.end(
+    'HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\n' +
+      `retry-after: 1\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 function errorText(err: unknown): string {

@@ -1,5 +1,5 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import { GoogleGenAI } from '@google/genai';
 import OpenAI from 'openai';
@@ -77,7 +77,15 @@ class FakeBackend implements ProxyBackend {
 let server: ProxyServer | undefined;
 const lines: string[] = [];
 
-async function start(backend: FakeBackend, extra: { maxBodyBytes?: number; requestTimeoutMs?: number } = {}) {
+async function start(
+  backend: FakeBackend,
+  extra: {
+    maxBodyBytes?: number;
+    requestTimeoutMs?: number;
+    bodyTimeoutMs?: number;
+    maxConnections?: number;
+  } = {},
+) {
   server = await ProxyServer.start({
     backend,
     key: KEY,
@@ -476,5 +484,95 @@ describe('official SDKs against the server and a scripted backend', () => {
     const ai = new GoogleGenAI({ apiKey: KEY, httpOptions: { baseUrl: url } });
     const r = await ai.models.generateContent({ model: 'gemini-3-flash', contents: 'hi' });
     expect(r.text).toBe('hello');
+  });
+});
+
+/** A raw socket to the server: writes `text`, resolves with everything read until the server closes. */
+function rawExchange(
+  text: string,
+  opts: { holdOpenMs?: number } = {},
+): Promise<{ reply: string; ms: number }> {
+  const port = (server as ProxyServer).port;
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const socket = connect(port, '127.0.0.1');
+    let reply = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => (reply += d));
+    socket.on('error', reject);
+    socket.on('close', () => resolve({ reply, ms: Date.now() - started }));
+    socket.write(text);
+    // Bounded: give up after holdOpenMs (default 5 s) with whatever arrived.
+    setTimeout(() => socket.destroy(), opts.holdOpenMs ?? 5_000).unref();
+  });
+}
+
+function statusOf(reply: string): number {
+  return Number(/^HTTP\/1\.1 (\d{3})/.exec(reply)?.[1] ?? 0);
+}
+
+describe('request framing over raw sockets', () => {
+  const head = (extra: string, body: string): string =>
+    `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:${(server as ProxyServer).port}\r\n` +
+    `Authorization: Bearer ${KEY}\r\nConnection: close\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+
+  it('refuses a second Host header with 400', async () => {
+    await start(new FakeBackend());
+    const { reply } = await rawExchange(
+      head('Host: evil.example\r\nContent-Type: application/json\r\n', OPENAI_BODY),
+    );
+    expect(statusOf(reply)).toBe(400);
+    expect(reply).toMatch(/2 Host headers; send exactly one/);
+  });
+
+  it('checks Content-Type and refuses compressed bodies with 415; JSON with parameters passes', async () => {
+    const b = new FakeBackend();
+    await start(b);
+    const form = await rawExchange(head('Content-Type: application/x-www-form-urlencoded\r\n', OPENAI_BODY));
+    expect(statusOf(form.reply)).toBe(415);
+    expect(form.reply).toMatch(/Content-Type: application\/json/);
+    const br = await rawExchange(
+      head('Content-Type: application/json\r\nContent-Encoding: br\r\n', OPENAI_BODY),
+    );
+    expect(statusOf(br.reply)).toBe(415);
+    expect(br.reply).toMatch(/uncompressed/);
+    expect(b.calls).toHaveLength(0);
+    const ok = await rawExchange(head('Content-Type: application/json; charset=utf-8\r\n', OPENAI_BODY));
+    expect(statusOf(ok.reply)).toBe(200);
+    const none = await rawExchange(head('', OPENAI_BODY));
+    expect(statusOf(none.reply)).toBe(200);
+  });
+
+  it('answers 408 when the body stalls, long before the request deadline', async () => {
+    await start(new FakeBackend(), { bodyTimeoutMs: 300, requestTimeoutMs: 60_000 });
+    const port = (server as ProxyServer).port;
+    const partial =
+      `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${KEY}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"model":`;
+    const { reply, ms } = await rawExchange(partial);
+    expect(statusOf(reply)).toBe(408);
+    expect(reply).toMatch(/did not arrive within/);
+    expect(ms).toBeLessThan(4_000);
+  });
+
+  it('caps open connections and answers the one over the cap with 503', async () => {
+    await start(new FakeBackend(), { maxConnections: 2 });
+    const port = (server as ProxyServer).port;
+    const idle: Socket[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const s = connect(port, '127.0.0.1');
+        await new Promise((r) => s.once('connect', r));
+        idle.push(s);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      const { reply } = await rawExchange(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+      expect(statusOf(reply)).toBe(503);
+      expect(reply).toMatch(/2 connections open, its limit/);
+    } finally {
+      for (const s of idle) s.destroy();
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await call('/healthz')).status).toBe(200);
   });
 });
