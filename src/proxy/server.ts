@@ -58,7 +58,7 @@ export interface ProxyServerOptions {
   maxBodyBytes?: number;
   /** How long a client may take to send its whole body, in milliseconds (default 30 s); 0 disables. */
   bodyTimeoutMs?: number;
-  /** Open connections at most (default 256); one more is answered 503 and closed. */
+  /** Open connections at most (default 1000); one more is answered 503 and closed. */
   maxConnections?: number;
   /** Per-request deadline in milliseconds (default 10 minutes); 0 disables. */
   requestTimeoutMs?: number;
@@ -84,7 +84,7 @@ export interface ModelNameResolver {
 
 export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
 export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
-export const DEFAULT_MAX_CONNECTIONS = 256;
+export const DEFAULT_MAX_CONNECTIONS = 1000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10 * 60_000;
 export const DEFAULT_SSE_KEEPALIVE_MS = 15_000;
 

@@ -105,7 +105,7 @@ function setAt(base: unknown, path: readonly (string | number)[], value: unknown
 
 /** A mutation: a value (any JSON, a deep value, an odd string) at a path of a valid body. */
 function mutated(base: Record<string, unknown>, paths: ReadonlyArray<readonly (string | number)[]>) {
-  const deep = fc.integer({ min: 90, max: 130 }).map((n) => {
+  const deep = fc.integer({ min: 230, max: 290 }).map((n) => {
     let v: unknown = 'x';
     for (let i = 0; i < n; i++) v = i % 2 === 0 ? { k: v } : [v];
     return v;

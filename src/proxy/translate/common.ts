@@ -135,7 +135,7 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown, what: s
  * arguments a few dozen levels at most); deeper bodies are refused before any of our code recurses
  * over them (serialising a 10,000-level body for the upstream overflows the stack).
  */
-export const MAX_JSON_DEPTH = 100;
+export const MAX_JSON_DEPTH = 256;
 
 interface PathNode {
   key: string;
