@@ -283,6 +283,8 @@ interface ArgContext {
   root: unknown;
   /** The function's name. */
   tool: string;
+  /** The function's description. */
+  description?: string;
   /** Seeds fixed values (uuids) so one request always gets one answer. */
   seed: string;
   /**
@@ -423,7 +425,11 @@ function stringFor(name: string, s: Schema, ctx: ArgContext): string {
   const f = ctx.facts;
   const format = typeof s.format === 'string' ? s.format.toLowerCase() : '';
   let v: string;
-  if (COMMAND_PROP.test(name)) v = f.code[0] ?? f.quoted[0] ?? 'echo hello from the simulator';
+  if (name === 'input' && (ctx.description ?? '').includes('tools.exec_command(')) {
+    // Codex's code mode: one freeform JavaScript tool whose scripts call the nested tools.
+    const cmd = f.code[0] ?? f.quoted[0] ?? 'echo hello from the simulator';
+    return `const result = await tools.exec_command({ cmd: ${JSON.stringify(cmd)} });\ntext(typeof result === 'string' ? result : (result.output ?? result));`;
+  } else if (COMMAND_PROP.test(name)) v = f.code[0] ?? f.quoted[0] ?? 'echo hello from the simulator';
   else if (PATH_PROP.test(name)) {
     const dirish = /dir/i.test(name) || ctx.intent === 'list';
     v = f.paths[0] ?? (dirish ? '.' : 'README.md');
@@ -605,6 +611,7 @@ export function argumentsFor(
     intent,
     root: schema,
     tool: decl.name,
+    ...(decl.description === undefined ? {} : { description: decl.description }),
     seed: `${decl.name}\n${facts.text}`,
   };
   const v = valueFor('', schema, ctx);

@@ -417,6 +417,26 @@ describe('which tool the simulator calls', () => {
     });
   });
 
+  it("writes a script for Codex's code-mode exec tool that runs the prompt's command", () => {
+    // Codex 0.171 declares one freeform JavaScript tool (the proxy passes it as a function with one
+    // string argument `input`) whose scripts call nested tools such as exec_command.
+    const codeMode = [
+      fn('functions__exec', obj({ input: str() }, ['input'])),
+      fn('functions__wait', obj({ cell_id: str() }, ['cell_id'])),
+    ];
+    (codeMode[0] as FunctionDeclaration).description =
+      'Run JavaScript code to orchestrate/compose tool calls. All nested tools are available on the ' +
+      'global `tools` object, for example `await tools.exec_command(...)`.';
+    expect(callOf(ask('run `echo hi` with the shell tool', codeMode))).toEqual({
+      name: 'functions__exec',
+      args: {
+        input:
+          'const result = await tools.exec_command({ cmd: "echo hi" });\n' +
+          "text(typeof result === 'string' ? result : (result.output ?? result));",
+      },
+    });
+  });
+
   it('calls a tool whose distinctive name word the prompt uses', () => {
     const weather = fn(
       'get_weather',
