@@ -114,6 +114,7 @@ export class ExtensionEngine implements EngineFacade {
       firstByteTimeoutSeconds: s['upstream.firstByteTimeoutSeconds'],
       proxy: { enabled: s['proxy.enabled'], port: s['proxy.port'], key },
       thresholds: { warn: s['thresholds.warnPercent'] / 100, floor: s['thresholds.floorPercent'] / 100 },
+      strictFloor: s['thresholds.strictFloor'],
       refreshIntervalSeconds: s.refreshIntervalSeconds,
       cacheTtlSeconds: s.cacheTtlSeconds,
       modelMapping: s.modelMapping,

@@ -61,6 +61,8 @@ export interface EngineHostOptions {
   upstreamConnections?: number;
   proxy: { enabled: boolean; port: number; key: string };
   thresholds?: Thresholds;
+  /** Accounts below the floor never serve (default: they serve as the last resort). */
+  strictFloor?: boolean;
   refreshIntervalSeconds?: number;
   cacheTtlSeconds?: number;
   modelMapping?: Record<string, string>;
@@ -200,6 +202,7 @@ export class EngineHost {
       manager: this.manager,
       ledger: this.ledger,
       monitor: this.monitor,
+      strictFloor: options.strictFloor ?? false,
       logger: { info: (m) => this.log.info(m), warn: (m) => this.log.warn(m) },
     });
     this.backend = new PoolBackend({

@@ -46,6 +46,7 @@ export const SETTINGS = {
   cacheTtlSeconds: { schema: z.number().int().min(10).max(3600), default: 300 },
   'thresholds.warnPercent': { schema: z.number().min(1).max(99), default: 10 },
   'thresholds.floorPercent': { schema: z.number().min(0).max(98), default: 5 },
+  'thresholds.strictFloor': { schema: z.boolean(), default: false },
   'ledger.alertThresholds': { schema: ThresholdListSchema, default: [50, 80, 90] },
   'ledger.timeZone': {
     schema: z

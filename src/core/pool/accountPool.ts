@@ -56,6 +56,11 @@ export interface AccountPoolOptions {
    * ones close together share parallel work.
    */
   requestFraction?: number;
+  /**
+   * Keep the floor as a strict reserve: accounts below it never serve. Default false: they serve as
+   * the last resort, before any client is refused.
+   */
+  strictFloor?: boolean;
 }
 
 export interface Lease {
@@ -144,6 +149,7 @@ export class AccountPool {
   private readonly reservationTtlMs: number;
   private readonly burstWindowMs: number;
   private readonly requestFraction: number;
+  private readonly strictFloor: boolean;
   private readonly failures = new Map<string, number[]>();
   /** Consecutive short failures per account × model, for escalating backoff. */
   private readonly streaks = new Map<string, number>();
@@ -167,6 +173,7 @@ export class AccountPool {
     this.reservationTtlMs = options.reservationTtlMs ?? 10 * 60_000;
     this.burstWindowMs = options.burstWindowMs ?? 2_000;
     this.requestFraction = options.requestFraction ?? 0.01;
+    this.strictFloor = options.strictFloor ?? false;
   }
 
   /** Fires when the pin or the current account changes. */
@@ -215,9 +222,9 @@ export class AccountPool {
       return d;
     };
 
-    const tryLease = (account: Account, reason: string): Lease | null => {
+    const tryLease = (account: Account, reason: string, belowFloor = false): Lease | null => {
       const decision = decisionOf(account);
-      if (account.status.kind !== 'active' || decision.kind === 'exhausted') return null;
+      if (account.status.kind !== 'active' || (decision.kind === 'exhausted' && !belowFloor)) return null;
       const reserved = this.ledger.reserve(account.id, model, { requests: 1, tokens }, ttlMs);
       if (!reserved.ok) {
         refused.set(account.id, reserved.reason);
@@ -287,6 +294,37 @@ export class AccountPool {
         }
       }
       if (candidates.length <= 4) break;
+    }
+    // 4. Last resort: the floor is a preference, not a refusal. Accounts below it that still have
+    // quota serve, most remaining first, then soonest reset (unless a strict reserve is asked for).
+    if (!this.strictFloor) {
+      const below = accounts
+        .filter((a) => {
+          const d = decisionOf(a);
+          return (
+            a.status.kind === 'active' &&
+            d.kind === 'exhausted' &&
+            d.cooldownUntil === null &&
+            d.remainingFraction !== null &&
+            d.remainingFraction > 0
+          );
+        })
+        .sort((x, y) => {
+          const dx = decisionOf(x);
+          const dy = decisionOf(y);
+          return (
+            (dy.remainingFraction ?? 0) - (dx.remainingFraction ?? 0) ||
+            (dx.resetTime ?? Infinity) - (dy.resetTime ?? Infinity) ||
+            (x.id < y.id ? -1 : x.id > y.id ? 1 : 0)
+          );
+        });
+      for (const account of below) {
+        const lease = tryLease(account, `last resort below the floor: ${decisionOf(account).reason}`, true);
+        if (lease) {
+          this.logger?.warn(`pool: ${account.label} serves ${model} below the floor (no other account can)`);
+          return lease;
+        }
+      }
     }
     // Retry-After looks at every account, including those this request already tried.
     throw this.noAccount(model, this.registry.list(), decisionOf, now, exclude, refused);

@@ -301,6 +301,19 @@ describe('AccountPool', () => {
     expect(() => pool.acquire(MODEL, null)).toThrow(expect.objectContaining({ why: 'limit' }));
   });
 
+  it('serves below the floor as the last resort, most remaining first, unless the floor is strict', async () => {
+    await setup([
+      ['a', 0.02],
+      ['b', 0.04],
+      ['c', 0],
+    ]);
+    const lease = pool.acquire(MODEL, null);
+    expect(lease.account.id).toBe('b');
+    expect(lease.reason).toMatch(/last resort below the floor/);
+    const strict = new AccountPool({ clock, registry, manager, ledger, strictFloor: true });
+    expect(() => strict.acquire(MODEL, null)).toThrow(NoAccountCanServeError);
+  });
+
   it('gives a reservation the lifetime asked for', async () => {
     await setup([['a', 0.9]]);
     pool.acquire(MODEL, null, { ttlMs: 1_000 });
