@@ -110,6 +110,8 @@ export const serveCommand: CliCommand = {
     let sim: RunningSimulator | undefined;
     let host: EngineHost | undefined;
     const startupLog = new HeldBackLog();
+    let stopSignal: Promise<void> = Promise.resolve();
+    let removeStopHandlers = (): void => undefined;
     try {
       let credentials: ReturnType<typeof parseCredentialsFile> = [];
       if (typeof values.accounts === 'string') {
@@ -146,6 +148,21 @@ export const serveCommand: CliCommand = {
           },
         });
       }
+      // Listen for SIGINT / SIGTERM before the URL line goes out: a stop that arrives right after it
+      // (a script that read the line, a quick Ctrl-C) must still shut down cleanly and flush the ledger.
+      stopSignal = new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          resolve();
+        };
+        removeStopHandlers = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
       await host.start();
       const status = host.proxyStatus();
       if (!status.running) throw new Error(status.error ?? 'the proxy did not start');
@@ -158,17 +175,14 @@ export const serveCommand: CliCommand = {
         process.stdout.write(`Local key (send as Bearer, x-api-key or x-goog-api-key): ${key}\n`);
       else process.stdout.write('Local key: as given\n');
     } catch (err) {
+      removeStopHandlers();
       startupLog.release();
       process.stderr.write(`quota-pilot serve: ${err instanceof Error ? err.message : String(err)}\n`);
       await host?.dispose().catch(() => undefined);
       await sim?.close().catch(() => undefined);
       return 1;
     }
-    await new Promise<void>((resolve) => {
-      const stop = (): void => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    await stopSignal;
     await host.dispose();
     await sim?.close();
     return 0;
