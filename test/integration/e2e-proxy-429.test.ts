@@ -127,7 +127,7 @@ describe('a far reset: every SDK stops after one request', () => {
   });
 
   it('Gemini: 429 RESOURCE_EXHAUSTED with ErrorInfo QUOTA_EXHAUSTED and RetryInfo', async () => {
-    const ai = new GoogleGenAI({ apiKey: KEY, httpOptions: { baseUrl: url } });
+    const ai = new GoogleGenAI({ apiKey: KEY, httpOptions: { baseUrl: url, apiVersion: 'v1beta' } });
     const started = Date.now();
     const err = await ai.models
       .generateContent({ model: 'gemini-3-flash', contents: 'hi' })

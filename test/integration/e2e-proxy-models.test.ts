@@ -88,7 +88,7 @@ describe('model names through the proxy', () => {
       });
       expect(m.model).toBe('claude-opus-5-5');
     }
-    const ai = new GoogleGenAI({ apiKey: KEY, httpOptions: { baseUrl: url } });
+    const ai = new GoogleGenAI({ apiKey: KEY, httpOptions: { baseUrl: url, apiVersion: 'v1beta' } });
     for (const model of ['gemini-3.1-pro-preview', 'gemini-3.8-flash', 'gemini-3.5-flash-lite']) {
       const r = await ai.models.generateContent({ model, contents: 'hi' });
       expect(r.text).toBeTruthy();

@@ -143,7 +143,7 @@ describe('official SDKs through the proxy', () => {
   });
 
   it('Gemini: generateContent and streaming', async () => {
-    const ai = new GoogleGenAI({ apiKey: KEY, httpOptions: { baseUrl: url } });
+    const ai = new GoogleGenAI({ apiKey: KEY, httpOptions: { baseUrl: url, apiVersion: 'v1beta' } });
     const r = await ai.models.generateContent({ model: 'gemini-3-flash', contents: 'Hi Gemini' });
     expect(r.text).toContain('Hi Gemini');
     let text = '';

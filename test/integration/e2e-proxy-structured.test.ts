@@ -99,7 +99,7 @@ const plainRecipe = {
 
 describe('structured output through the proxy', () => {
   it('Gemini SDK: responseSchema and responseJsonSchema, whole and streamed', async () => {
-    const ai = new GoogleGenAI({ apiKey: KEY, httpOptions: { baseUrl: url } });
+    const ai = new GoogleGenAI({ apiKey: KEY, httpOptions: { baseUrl: url, apiVersion: 'v1beta' } });
     const r = await ai.models.generateContent({
       model: 'gemini-3-flash',
       contents: 'A hard recipe for bread, please',

@@ -481,7 +481,7 @@ describe('official SDKs against the server and a scripted backend', () => {
       })(),
     ).rejects.toThrow(/upstream broke mid-stream/);
     expect(text).toBe('partial');
-    const ai = new GoogleGenAI({ apiKey: KEY, httpOptions: { baseUrl: url } });
+    const ai = new GoogleGenAI({ apiKey: KEY, httpOptions: { baseUrl: url, apiVersion: 'v1beta' } });
     const r = await ai.models.generateContent({ model: 'gemini-3-flash', contents: 'hi' });
     expect(r.text).toBe('hello');
   });

@@ -140,6 +140,7 @@ const EVERY_ITEM: { [K in ItemType]: ItemOf<K> } = {
   item_reference: { type: 'item_reference', id: 'msg_stored' },
   program: { type: 'program', id: 'p_1', call_id: 'call_p', code: 'x', fingerprint: 'f' },
   program_output: { type: 'program_output', id: 'po_1', call_id: 'call_p', result: 'x', status: 'completed' },
+  configuration_update: { type: 'configuration_update', id: 'cu_1', reasoning: { effort: 'low' } },
 };
 
 const TRANSLATED: ReadonlySet<ItemType> = new Set([
@@ -585,13 +586,7 @@ const EVENT_FIELDS: { [K in ResponseStreamEvent['type']]?: ReadonlyArray<keyof E
     'text',
   ],
   'response.function_call_arguments.delta': ['delta', 'item_id', 'output_index', 'sequence_number'],
-  'response.function_call_arguments.done': [
-    'arguments',
-    'item_id',
-    'name',
-    'output_index',
-    'sequence_number',
-  ],
+  'response.function_call_arguments.done': ['arguments', 'item_id', 'output_index', 'sequence_number'],
   'response.custom_tool_call_input.delta': ['delta', 'item_id', 'output_index', 'sequence_number'],
   'response.custom_tool_call_input.done': ['input', 'item_id', 'output_index', 'sequence_number'],
   'response.completed': ['response', 'sequence_number'],
