@@ -85,6 +85,10 @@ if [ ! -f "$npm_cli" ]; then
 fi
 (
   cd "$tmp/clients"
+  # When this runs under `npm test`, the outer npm (on the system Node) has exported its own
+  # npm_config_user_agent (naming Node 20), npm_node_execpath and friends; the inner npm would take
+  # them as its configuration and hand them to install scripts. Start from a clean npm environment.
+  while IFS= read -r var; do unset "$var"; done < <(compgen -e | grep -E '^(npm_|NODE$|INIT_CWD$)')
   export PATH="$node_dir/bin:$PATH"
   export npm_config_nodedir="$node_dir"
   export npm_config_ignore_scripts=false
