@@ -156,8 +156,8 @@ describe('official SDKs through the proxy', () => {
     expect(text).toContain('Stream Gemini');
   });
 
-  it('Gemini on /v1 (the @google/genai 3.x default): generate, stream, countTokens, models', async () => {
-    const ai = new GoogleGenAI({ apiKey: KEY, httpOptions: { baseUrl: url, apiVersion: 'v1' } });
+  it('Gemini on the SDK default API version (/v1 in @google/genai 3.x): generate, stream, countTokens, models', async () => {
+    const ai = new GoogleGenAI({ apiKey: KEY, httpOptions: { baseUrl: url } });
     const r = await ai.models.generateContent({ model: 'gemini-3-flash', contents: 'Hi v1' });
     expect(r.text).toContain('Hi v1');
     let text = '';
