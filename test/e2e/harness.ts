@@ -362,18 +362,30 @@ export class Workbench {
    * With several webviews open, pass the webview's title to pick one.
    */
   async webviewFrame(title?: string): Promise<Frame> {
-    const outer = this.page
-      .locator(title ? `iframe.webview.ready[title="${cssEscape(title)}"]` : 'iframe.webview.ready')
-      .first();
-    await outer.waitFor({ timeout: UI_TIMEOUT_MS });
-    const outerFrame = await (await outer.elementHandle())?.contentFrame();
-    if (!outerFrame) throw new Error('the webview iframe has no frame');
-    const inner = outerFrame.locator('#active-frame');
-    await inner.waitFor({ state: 'attached', timeout: UI_TIMEOUT_MS });
-    const frame = await (await inner.elementHandle())?.contentFrame();
-    if (!frame) throw new Error('the webview has no #active-frame');
-    await frame.waitForLoadState('domcontentloaded');
-    return frame;
+    // Right after "Reload Webviews" the old iframe can still match and then detach under us: look
+    // again until a frame that stays attached is found.
+    const deadline = Date.now() + UI_TIMEOUT_MS;
+    let lastError: unknown;
+    while (Date.now() < deadline) {
+      try {
+        const outer = this.page
+          .locator(title ? `iframe.webview.ready[title="${cssEscape(title)}"]` : 'iframe.webview.ready')
+          .first();
+        await outer.waitFor({ timeout: Math.max(1, deadline - Date.now()) });
+        const outerFrame = await (await outer.elementHandle())?.contentFrame();
+        if (!outerFrame) throw new Error('the webview iframe has no frame');
+        const inner = outerFrame.locator('#active-frame');
+        await inner.waitFor({ state: 'attached', timeout: Math.max(1, deadline - Date.now()) });
+        const frame = await (await inner.elementHandle())?.contentFrame();
+        if (!frame) throw new Error('the webview has no #active-frame');
+        await frame.waitForLoadState('domcontentloaded');
+        return frame;
+      } catch (err) {
+        lastError = err;
+        await this.page.waitForTimeout(250);
+      }
+    }
+    throw lastError instanceof Error ? lastError : new Error('the webview has no #active-frame');
   }
 
   /** Saves a PNG of the page (or of `locator`) to test-output/e2e/<name>/<file>.png and returns its path. */
