@@ -7,12 +7,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addSimulatorAccounts, simulatorOAuth } from '../../src/host/demo';
-import { EngineHost } from '../../src/host/engineHost';
-import type { RunningSimulator } from '../../src/simulator';
-import { startSimulator } from '../../src/simulator';
 import type { ScenarioInput } from '../../src/simulator/scenario';
-import { MemoryTokenStore } from '../../src/upstream/cloudcode/oauth';
+import { type ProxyStack, startProxyStack } from '../support/proxyStack';
 
 const KEY = 'qp-test-key-anthropic-0123456789';
 const CLIENTS = join(__dirname, '..', 'fixtures', 'clients');
@@ -31,29 +27,15 @@ const scenario: ScenarioInput = {
   })),
 };
 
-let sim: RunningSimulator;
-let host: EngineHost;
+let stack: ProxyStack;
 let url: string;
 
 beforeAll(async () => {
-  sim = await startSimulator({ scenario, port: 0 });
-  host = await EngineHost.create({
-    dataDir: null,
-    tokenStore: new MemoryTokenStore(),
-    oauth: simulatorOAuth(sim),
-    baseUrls: [sim.baseUrl],
-    proxy: { enabled: true, port: 0, key: KEY },
-  });
-  await addSimulatorAccounts(host, sim);
-  await host.start();
-  await host.refresh();
-  url = host.proxyStatus().url as string;
+  stack = await startProxyStack(scenario, KEY);
+  ({ url } = stack);
 });
 
-afterAll(async () => {
-  await host.dispose();
-  await sim.close();
-});
+afterAll(() => stack.close());
 
 interface Exchange {
   method: string;

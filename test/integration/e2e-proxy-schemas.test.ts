@@ -5,12 +5,10 @@
  * leave every account usable.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addSimulatorAccounts, simulatorOAuth } from '../../src/host/demo';
-import { EngineHost } from '../../src/host/engineHost';
+import type { EngineHost } from '../../src/host/engineHost';
 import type { RunningSimulator } from '../../src/simulator';
-import { startSimulator } from '../../src/simulator';
 import type { ScenarioInput } from '../../src/simulator/scenario';
-import { MemoryTokenStore } from '../../src/upstream/cloudcode/oauth';
+import { type ProxyStack, startProxyStack } from '../support/proxyStack';
 
 const KEY = 'qp-test-key-schemas-0123456789';
 
@@ -28,29 +26,17 @@ const scenario: ScenarioInput = {
   })),
 };
 
+let stack: ProxyStack;
 let sim: RunningSimulator;
 let host: EngineHost;
 let url: string;
 
 beforeAll(async () => {
-  sim = await startSimulator({ scenario, port: 0 });
-  host = await EngineHost.create({
-    dataDir: null,
-    tokenStore: new MemoryTokenStore(),
-    oauth: simulatorOAuth(sim),
-    baseUrls: [sim.baseUrl],
-    proxy: { enabled: true, port: 0, key: KEY },
-  });
-  await addSimulatorAccounts(host, sim);
-  await host.start();
-  await host.refresh();
-  url = host.proxyStatus().url as string;
+  stack = await startProxyStack(scenario, KEY);
+  ({ sim, host, url } = stack);
 });
 
-afterAll(async () => {
-  await host.dispose();
-  await sim.close();
-});
+afterAll(() => stack.close());
 
 function generateCalls(): number {
   const r = sim.control.stats().requests;

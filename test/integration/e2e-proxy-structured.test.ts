@@ -9,12 +9,8 @@ import { GoogleGenAI, Type } from '@google/genai';
 import { Ajv } from 'ajv';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addSimulatorAccounts, simulatorOAuth } from '../../src/host/demo';
-import { EngineHost } from '../../src/host/engineHost';
-import type { RunningSimulator } from '../../src/simulator';
-import { startSimulator } from '../../src/simulator';
 import type { ScenarioInput } from '../../src/simulator/scenario';
-import { MemoryTokenStore } from '../../src/upstream/cloudcode/oauth';
+import { type ProxyStack, startProxyStack } from '../support/proxyStack';
 
 const KEY = 'qp-test-key-0123456789abcdef';
 
@@ -34,29 +30,15 @@ const scenario: ScenarioInput = {
   ],
 };
 
-let sim: RunningSimulator;
-let host: EngineHost;
+let stack: ProxyStack;
 let url: string;
 
 beforeAll(async () => {
-  sim = await startSimulator({ scenario, port: 0 });
-  host = await EngineHost.create({
-    dataDir: null,
-    tokenStore: new MemoryTokenStore(),
-    oauth: simulatorOAuth(sim),
-    baseUrls: [sim.baseUrl],
-    proxy: { enabled: true, port: 0, key: KEY },
-  });
-  await addSimulatorAccounts(host, sim);
-  await host.start();
-  await host.refresh();
-  url = host.proxyStatus().url as string;
+  stack = await startProxyStack(scenario, KEY);
+  ({ url } = stack);
 });
 
-afterAll(async () => {
-  await host.dispose();
-  await sim.close();
-});
+afterAll(() => stack.close());
 
 const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: true });
 /** OpenAPI-style upper-case types as JSON Schema. */
